@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Generates src/config/vocabulary.ts: every directive SRS knows, per block path, from SRS's
+// reference config full.conf (and the include.vhost.conf it includes), plus the few names SRS
+// accepts that full.conf does not show (legacy names it rewrites on load, listed below with the
+// SRS source that accepts them).
+//
+//   npx tsc -p tsconfig.json && node scripts/gen-vocabulary.js [path/to/srs-conf] [out.ts]
+//
+// Default input: ../shared/srs-conf (SRS's conf/ directory); default output: src/config/vocabulary.ts.
+'use strict';
+
+const fs = require('node:fs');
+const path = require('node:path');
+const { parseText, parseWithIncludes, readSource } = require('../dist/config/grammar.js');
+
+const root = path.resolve(__dirname, '..');
+const confDir = path.resolve(process.argv[2] || path.join(root, '../shared/srs-conf'));
+const out = path.resolve(process.argv[3] || path.join(root, 'src/config/vocabulary.ts'));
+
+// Blocks whose contents SRS passes through without checking names: ffmpeg parameters
+// (SrsFFMPEG::initialize_transcode reads each child as `-name value`).
+const FREE_FORM = [];
+for (const owner of ['vhost.transcode.engine', 'vhost.ingest.engine']) {
+  for (const b of ['perfile', 'vfilter', 'vparams', 'aparams']) FREE_FORM.push(`${owner}.${b}`);
+}
+
+// Names SRS accepts although full.conf does not show them.
+// srs_config_transform_vhost (srs_app_config.cpp) rewrites these legacy names on load:
+const LEGACY = {
+  '': ['http_stream'], // SRS1 name of http_server
+  http_stream: ['enabled', 'listen', 'dir', 'crossdomain', 'https'],
+  'http_stream.https': ['enabled', 'listen', 'key', 'cert'],
+  rtc_server: ['perf_stat', 'queue_length'], // removed in SRS4, dropped silently
+  srt_server: ['tlpkdrop'], // SRS4 spelling of tlpktdrop
+  stream_caster: [
+    'host', // moved to sip.candidate in SRS5
+    'tcp_enable', 'rtp_port_min', 'rtp_port_max', 'wait_keyframe', 'rtp_idle_timeout',
+    'audio_enable', 'auto_create_channel', // GB28181 leftovers, dropped with a warning
+  ],
+  'stream_caster.sip': ['serial', 'realm', 'ack_timeout', 'keepalive_timeout', 'invite_port_fixed',
+    'query_catalog_interval', 'auto_play'],
+  vhost: [
+    'http', // SRS1 name of http_static
+    'refer_play', 'refer_publish', // SRS1/2 refer style
+    'mr', 'publish_1stpkt_timeout', 'publish_normal_timeout', // moved into publish {}
+    'time_jitter', 'mix_correct', 'atc', 'atc_auto', 'mw_latency', 'gop_cache', 'gop_cache_max_frames',
+    'queue_length', 'send_min_interval', 'reduce_sequence_header', // moved into play {}
+    'mode', 'origin', 'token_traverse', 'vhost', 'debug_srs_upnode', // moved into cluster {}
+    'nack', 'twcc', // moved into rtc {}
+  ],
+  'vhost.http': ['enabled', 'mount', 'dir'],
+  'vhost.mr': ['enabled', 'latency'],
+  'vhost.nack': ['enabled', 'no_copy'],
+  'vhost.twcc': ['enabled'],
+  'vhost.http_remux': ['hstrs'], // ignored since SRS3
+  'vhost.rtc': ['aac', 'bframe'], // become rtmp_to_rtc and keep_bframe
+};
+// SrsConfig::check_normal_config (SRS 7) lists these as legal although full.conf omits them:
+const CHECKED = {
+  '': ['rtmp', 'rtmps', 'rtsp_server'],
+  rtmp: ['listen', 'chunk_size'],
+  rtmps: ['enabled', 'listen', 'key', 'cert'],
+  rtsp_server: ['enabled', 'listen'],
+  'http_api.raw_api': ['allow_query', 'allow_update'],
+  rtc_server: ['dir'],
+  srt_server: ['payloadsize', 'sei_filter', 'mix_correct', 'default_streamid'],
+  vhost: ['bandcheck', 'rtsp'],
+  'vhost.rtsp': ['enabled', 'rtmp_to_rtsp'],
+  'vhost.security': ['deny'],
+  'vhost.http_hooks': ['on_connect', 'on_close'],
+  'vhost.hls': ['hls_storage', 'hls_mount', 'hls_use_fmp4', 'hls_fmp4_file', 'hls_init_file', 'hls_recover',
+    'hls_master_m3u8_path_relative'],
+  'vhost.rtc': ['init_rate_from_sdp'],
+};
+
+// full.conf includes ./conf/include.vhost.conf relative to SRS's trunk: map <trunk>/conf to confDir.
+const trunk = '/srs-trunk';
+const ctx = {
+  cwd: trunk,
+  env: {},
+  readFile: (abs) => fs.readFileSync(path.join(confDir, path.relative(path.join(trunk, 'conf'), abs)), 'utf8'),
+  parse: (text, file) => parseText(text, file),
+};
+const { directives } = parseWithIncludes(readSource('conf/full.conf', ctx), ctx);
+
+const vocab = new Map();
+const add = (block, name) => {
+  if (!vocab.has(block)) vocab.set(block, new Set());
+  vocab.get(block).add(name);
+};
+const walk = (list, block) => {
+  for (const d of list) {
+    add(block, d.name);
+    const child = block ? `${block}.${d.name}` : d.name;
+    if (d.children && !FREE_FORM.includes(child)) {
+      if (!vocab.has(child)) vocab.set(child, new Set());
+      walk(d.children, child);
+    }
+  }
+};
+walk(directives, '');
+for (const extra of [LEGACY, CHECKED]) {
+  for (const [block, names] of Object.entries(extra)) for (const n of names) add(block, n);
+}
+for (const f of FREE_FORM) vocab.delete(f);
+
+const blocks = [...vocab.keys()].sort();
+const lines = [];
+lines.push('// GENERATED by scripts/gen-vocabulary.js from SRS\'s conf/full.conf: do not edit by hand.');
+lines.push('// Every directive SRS knows, per block path (\'\' is the top level, \'vhost.hls\' the hls block');
+lines.push('// inside a vhost). Includes legacy names SRS rewrites on load and names its checker accepts.');
+lines.push('');
+lines.push('export const SRS_VOCABULARY: Readonly<Record<string, readonly string[]>> = {');
+for (const b of blocks) {
+  const names = [...vocab.get(b)].sort().map((n) => `'${n}',`);
+  lines.push(`  '${b}': [`);
+  let row = '   ';
+  for (const n of names) {
+    if (row.length + 1 + n.length > 100) {
+      lines.push(row);
+      row = '   ';
+    }
+    row += ` ${n}`;
+  }
+  lines.push(row, '  ],');
+}
+lines.push('};');
+lines.push('');
+lines.push('/** Blocks whose contents SRS does not check (ffmpeg parameters): any name is accepted. */');
+lines.push(`export const FREE_FORM_BLOCKS: readonly string[] = [${FREE_FORM.map((f) => `'${f}'`).join(', ')}];`);
+lines.push('');
+fs.writeFileSync(out, lines.join('\n'));
+console.log(`wrote ${path.relative(process.cwd(), out)}: ${blocks.length} blocks, ${[...vocab.values()].reduce((a, s) => a + s.size, 0)} names`);

@@ -1,0 +1,105 @@
+// The one entry point: a file (SRS grammar, or YAML for .yaml/.yml) or the environment alone ->
+// a validated SrsConfig, the warnings, every file read (for the watcher) and a content hash.
+
+import { createHash } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { SrsError, SourceLocation } from '../errors';
+import { applyEnvOverrides, type EnvOverride } from './env';
+import { parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
+import { buildConfig, checkConfig, checkVocabulary, defaultConfig, type ConfigWarning, type SrsConfig } from './schema';
+import { parseYaml } from './yaml';
+
+export type { ConfigWarning } from './schema';
+export type { EnvOverride } from './env';
+
+export interface LoadOptions {
+  file: string | null;
+  envOnly?: boolean;
+  env: Record<string, string | undefined>;
+  cwd: string;
+  /** default: fs.readFileSync(absPath, 'utf8') */
+  readFile?: (absPath: string) => string;
+}
+
+export interface LoadedConfig {
+  config: SrsConfig;
+  warnings: ConfigWarning[];
+  /** absolute paths: the config and every included file, for the watcher */
+  files: string[];
+  envOverrides: EnvOverride[];
+  /** sha256 over the contents of all files + overrides */
+  hash: string;
+  /** the file as given, or '(environment)' */
+  source: string;
+}
+
+export function isYamlFile(file: string): boolean {
+  return /\.ya?ml$/i.test(file);
+}
+
+/** Parse a config text by its file name: YAML for .yaml/.yml, SRS's grammar otherwise. */
+export function parseConfigText(text: string, file: string, env: Record<string, string | undefined> = {}): Directive[] {
+  return isYamlFile(file) ? parseYaml(text, file, env) : parseText(text, file, env);
+}
+
+function hashOf(files: { path: string; text: string }[], overrides: EnvOverride[]): string {
+  const h = createHash('sha256');
+  for (const f of files) h.update(`${f.path}\0${f.text}\0`);
+  for (const o of overrides) h.update(`${o.variable}=${o.value}\0`);
+  return h.digest('hex');
+}
+
+/** Load and validate; throws SrsError (with a location when there is one) on any error. */
+export function loadConfig(opts: LoadOptions): LoadedConfig {
+  const readFile = opts.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8'));
+  const warnings: ConfigWarning[] = [];
+
+  if (opts.envOnly || opts.file === null) {
+    if (!opts.envOnly) throw new SrsError('SRS_ERR_USAGE', 'no config file given (use -c FILE, or -e for environment only)');
+    const config = defaultConfig();
+    const envOverrides = applyEnvOverrides(config, opts.env);
+    checkConfig(config, undefined);
+    return { config, warnings, files: [], envOverrides, hash: hashOf([], envOverrides), source: '(environment)' };
+  }
+
+  const file = opts.file;
+  const ctx: IncludeContext = {
+    cwd: opts.cwd,
+    env: opts.env,
+    readFile,
+    parse: (text, shown) => parseConfigText(text, shown, opts.env),
+    onParsed: (directives, blockPath) => checkVocabulary(directives, blockPath, warnings),
+  };
+  const main = readSource(file, ctx);
+  const start: SourceLocation = { file, line: 1, col: 1 };
+  const { directives, sources } = parseWithIncludes(main, ctx);
+  if (directives.length === 0) {
+    throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'config file is empty (no directives)', start);
+  }
+  if (path.basename(main.path) === 'full.conf') {
+    throw new SrsError(
+      'SRS_ERR_CONFIG_REFUSED',
+      'full.conf is SRS\'s reference of every directive, not a runnable config (SRS: "never use full.conf"); ' +
+        'copy what you need into your own file',
+      start,
+    );
+  }
+  const isFull = directives.find((d) => d.name === 'is_full');
+  if (isFull && isFull.args[0] === 'on') {
+    throw new SrsError('SRS_ERR_CONFIG_REFUSED', 'is_full on: this is a copy of SRS\'s reference full.conf, not a runnable config', isFull.loc);
+  }
+
+  const { config, hasListen } = buildConfig(directives, warnings);
+  const envOverrides = applyEnvOverrides(config, opts.env);
+  if (!hasListen && !envOverrides.some((o) => o.path === 'listen')) {
+    throw new SrsError(
+      'SRS_ERR_CONFIG_VALUE',
+      'listen is required (SRS: "listen requires params"): add e.g. "listen 1935;" (is this a fragment meant to be included?)',
+      start,
+    );
+  }
+  checkConfig(config, start);
+  const files = [...new Set(sources.map((s) => s.path))];
+  return { config, warnings, files, envOverrides, hash: hashOf(sources, envOverrides), source: file };
+}

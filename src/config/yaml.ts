@@ -1,0 +1,102 @@
+// YAML carries the same directive tree as SRS's grammar (conf/srs.yaml documents the mapping):
+//   name: value            -> name value;          (true/false -> on/off, null -> no argument)
+//   name: [a, b]           -> name a b;
+//   name: { ... }          -> name { ... }
+//   vhost: { NAME: {...} } -> vhost NAME { ... }   (vhost and ingest always take a name)
+//   "name arg": ...        -> arguments may also be written in the key: "transcode live": {...}
+//   name: [ {...}, {...} ] -> the directive repeated, once per element (stream_caster, allow, ...)
+// Locations are the key's line and column.
+
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type Pair } from 'yaml';
+import { SrsError, SourceLocation } from '../errors';
+import { expandVars, type Directive } from './grammar';
+
+/** Blocks whose map keys are their names (`vhost: { __defaultVhost__: {...} }`). */
+const NAMED_BLOCKS: ReadonlySet<string> = new Set(['vhost', 'ingest']);
+
+export function parseYaml(text: string, file: string, env: Record<string, string | undefined> = {}): Directive[] {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
+  const locAt = (offset: number | undefined): SourceLocation => {
+    const p = lineCounter.linePos(offset ?? 0);
+    return { file, line: p.line, col: p.col };
+  };
+  const fail = (message: string, node: Node | null | undefined): never => {
+    throw new SrsError('SRS_ERR_CONFIG_SYNTAX', message, locAt(node?.range?.[0]));
+  };
+  if (doc.errors.length > 0) {
+    const e = doc.errors[0];
+    const pos = e.linePos?.[0];
+    const loc: SourceLocation = pos ? { file, line: pos.line, col: pos.col } : locAt(e.pos[0]);
+    throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `YAML: ${e.message.split('\n')[0]}`, loc);
+  }
+  const root = doc.contents;
+  if (root === null || (isScalar(root) && root.value === null)) {
+    throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'config file is empty', { file, line: 1, col: 1 });
+  }
+  if (!isMap(root)) return fail('YAML: the document must be a map of directives', root);
+
+  /** A scalar's text as SRS would read it, or null for "no argument". */
+  const scalarArg = (n: Node): string | null => {
+    if (!isScalar(n)) return fail('YAML: expected a value here', n);
+    const v = n.value;
+    if (v === null) return null;
+    if (v === true) return 'on';
+    if (v === false) return 'off';
+    if (typeof v === 'number' && n.type === 'PLAIN' && n.range) {
+      return text.slice(n.range[0], n.range[1]).trim(); // keep 1.0 as written
+    }
+    return String(v);
+  };
+  const argsOf = (n: Node): string[] => {
+    if (isSeq(n)) {
+      return n.items.map((it) => {
+        const a = scalarArg(it as Node);
+        return a === null ? fail('YAML: a list of arguments cannot hold null', it as Node) : a;
+      });
+    }
+    const a = scalarArg(n);
+    return a === null ? [] : [a];
+  };
+
+  const fromMap = (map: Node): Directive[] => {
+    if (!isMap(map)) return fail('YAML: expected a map of directives', map);
+    const out: Directive[] = [];
+    for (const pair of map.items as Pair<Node, Node | null>[]) {
+      const key = pair.key;
+      if (!isScalar(key) || typeof key.value !== 'string' || key.value.trim() === '') {
+        return fail('YAML: a directive name must be a plain string', key);
+      }
+      const [name, ...keyArgs] = key.value.trim().split(/\s+/);
+      out.push(...directivesFor(name, keyArgs, pair.value, locAt(key.range?.[0])));
+    }
+    return out;
+  };
+
+  const directivesFor = (name: string, keyArgs: string[], value: Node | null, loc: SourceLocation): Directive[] => {
+    const make = (args: string[], children: Directive[] | null): Directive => ({
+      name,
+      args: args.map((a) => expandVars(a, env)),
+      children,
+      loc,
+    });
+    if (value === null) return [make(keyArgs, NAMED_BLOCKS.has(name) && keyArgs.length > 0 ? [] : null)];
+    if (NAMED_BLOCKS.has(name) && keyArgs.length === 0 && isMap(value)) {
+      // vhost: { a.com: {...}, b.com: {...} }
+      return (value.items as Pair<Node, Node | null>[]).map((p) => {
+        const k = p.key;
+        if (!isScalar(k) || k.value === null) return fail(`YAML: a ${name} name must be a string`, k);
+        const children = p.value === null || (isScalar(p.value) && p.value.value === null) ? [] : fromMap(p.value);
+        return { name, args: [expandVars(String(k.value), env)], children, loc: locAt(k.range?.[0]) };
+      });
+    }
+    if (isMap(value)) return [make(keyArgs, fromMap(value))];
+    if (isSeq(value) && value.items.some((it) => isMap(it) || isSeq(it))) {
+      // a repeated directive: one per element
+      return value.items.flatMap((it) => directivesFor(name, keyArgs, it as Node, loc));
+    }
+    return [make([...keyArgs, ...argsOf(value)], null)];
+  };
+
+  return fromMap(root);
+}

@@ -1,0 +1,332 @@
+// The one lifecycle controller: it owns the running config, the listeners, the pid file and the
+// log, and acts on intents (reload, reopen, graceful or fast quit) that signals, inotify and the
+// API hand it. Nothing else in the process decides when to reload or exit.
+import fs from 'node:fs';
+import path from 'node:path';
+import type { SrsConfig } from '../config/schema';
+import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load';
+import { SrsError, ExitCode } from '../errors';
+import { ConnectionRegistry } from '../server/registry';
+import { ListenerSet, endpoint } from '../server/listeners';
+import { Metrics, type ReloadStatus } from '../server/metrics';
+import type { ApiContext } from '../server/http';
+import type { SrsLog } from '../server/log';
+import { acquirePidFile, type PidFileLock } from './pidfile';
+import { GracefulQuit, realClock, type GraceOutcome } from './grace';
+import type { Intent } from './signals';
+import type { DaemonDecision, ReadinessReporter } from './daemon';
+import type { ContainerVerdict } from './container';
+import { SystemdNotifier } from './notify';
+import { planReload, reloadStatusPath } from './reload';
+import { ConfigWatcher } from './watch';
+
+export interface ControllerOptions {
+  version: string;
+  loaded: LoadedConfig;
+  /** how to read the config again on reload */
+  loadOptions: LoadOptions;
+  cwd: string;
+  decision: DaemonDecision;
+  container: ContainerVerdict;
+  log: SrsLog;
+  readiness: ReadinessReporter;
+  notifier: SystemdNotifier;
+  startedAt: number;
+  /** exit the process (injectable for tests of the controller in-process) */
+  exit: (code: number) => void;
+}
+
+export class LifecycleController {
+  private config: SrsConfig;
+  private loaded: LoadedConfig;
+  private readonly opts: ControllerOptions;
+  readonly registry: ConnectionRegistry;
+  readonly metrics: Metrics;
+  private readonly listeners: ListenerSet;
+  private readonly grace: GracefulQuit;
+  private readonly watcher: ConfigWatcher;
+  private pidFile: PidFileLock | null = null;
+  private ready = false;
+  private quitting = false;
+  private lastReload: ReloadStatus | null = null;
+  private reloading: Promise<ReloadStatus> | null = null;
+  private reloadAgain: string | null = null;
+  private asprocessTimer: NodeJS.Timeout | null = null;
+
+  constructor(opts: ControllerOptions) {
+    this.opts = opts;
+    this.loaded = opts.loaded;
+    this.config = opts.loaded.config;
+    this.registry = new ConnectionRegistry(this.config.maxConnections);
+    this.metrics = new Metrics(this.registry, opts.startedAt);
+    this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) =>
+      this.log.warn({ listener: r.listener, remote: r.remote, max_connections: this.registry.maxConnections }, `connection refused: ${r.reason}`),
+    );
+    this.registry.on('closed', () => this.grace.connectionClosed());
+    this.listeners = new ListenerSet({
+      registry: this.registry,
+      metrics: this.metrics,
+      log: () => this.log,
+      api: this.apiContext(),
+    });
+    this.grace = new GracefulQuit(realClock, {
+      stopBeingReady: () => {
+        this.ready = false;
+        this.registry.startDraining();
+      },
+      closeListeners: () => {
+        void this.listeners.closeAll();
+        this.registry.closeIdleHttp();
+      },
+      openConnections: () => this.registry.size,
+      log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
+      cutConnections: () => this.registry.destroyAll(),
+      finish: (outcome) => this.finish(ExitCode.OK, `graceful quit done (${outcome})`, outcome),
+    });
+    this.watcher = new ConfigWatcher((reason) => void this.reload(reason));
+  }
+
+  private get log(): import('pino').Logger {
+    return this.opts.log.logger;
+  }
+
+  get runningConfig(): SrsConfig {
+    return this.config;
+  }
+
+  private pidPath(): string {
+    return path.resolve(this.opts.cwd, this.config.pid);
+  }
+
+  /** Lock the pid file, bind every listener, then say ready (starter pipe, systemd, log). */
+  async start(): Promise<void> {
+    this.pidFile = acquirePidFile(this.pidPath());
+    if (this.pidFile.stalePid !== null) {
+      this.log.warn({ pid_file: this.config.pid, stale_pid: this.pidFile.stalePid }, 'took over a stale pid file: its process is gone');
+    }
+    const { opened } = await this.listeners.apply(this.config);
+    for (const spec of opened) this.log.info({ listener: spec.role, address: endpoint(spec.address) }, `listen at ${endpoint(spec.address)} (${spec.role})`);
+    this.applyWatcher();
+    this.watchParent();
+    this.ready = true;
+    const summary = `srs ${this.opts.version} ready, pid ${process.pid}, ${opened.map((s) => `${s.role} ${endpoint(s.address)}`).join(', ')}`;
+    this.log.info({ pid: process.pid }, summary);
+    this.opts.readiness.ready(summary);
+    const err = this.opts.notifier.ready(`serving: ${opened.map((s) => `${s.role} ${endpoint(s.address)}`).join(', ')}`);
+    if (err) this.log.warn({ err }, 'sd_notify READY=1 failed');
+  }
+
+  /** start() threw: give back what it took, so the failure leaves nothing behind. */
+  releaseAfterFailedStart(): void {
+    void this.listeners.closeAll();
+    this.watcher.stop();
+    this.pidFile?.release();
+    this.pidFile = null;
+  }
+
+  handle(intent: Intent, signal: string): void {
+    switch (intent) {
+      case 'reload':
+        this.log.info({ signal }, 'reload requested');
+        void this.reload(signal);
+        return;
+      case 'reopen':
+        this.reopen(signal);
+        return;
+      case 'gracefulQuit':
+        this.gracefulQuit(`${signal}`);
+        return;
+      case 'terminate':
+        if (this.config.forceGraceQuit) this.gracefulQuit(`${signal} with force_grace_quit on`);
+        else this.fastQuit(signal);
+        return;
+      case 'fastQuit':
+        this.fastQuit(signal);
+        return;
+      case 'upgrade':
+        this.log.warn({ signal }, 'zero-downtime upgrade is not implemented yet: ignored');
+        return;
+    }
+  }
+
+  reopen(trigger: string): void {
+    this.opts.log.reopen();
+    this.log.info({ trigger }, 'log file reopened');
+  }
+
+  gracefulQuit(reason: string): void {
+    if (this.grace.active) {
+      this.grace.escalate();
+      return;
+    }
+    if (this.quitting) return;
+    this.quitting = true;
+    this.watcher.stop();
+    this.opts.notifier.stopping('graceful quit');
+    this.grace.start(
+      { startWaitMs: this.config.graceStartWait, finalWaitMs: this.config.graceFinalWait, maxWaitMs: this.config.graceMaxWait },
+      `${reason}: user`,
+    );
+  }
+
+  fastQuit(reason: string): void {
+    if (this.grace.active) {
+      this.grace.escalate();
+      return;
+    }
+    if (this.quitting) return;
+    this.quitting = true;
+    this.ready = false;
+    this.log.info({ reason, open: this.registry.size }, `${reason}: fast quit`);
+    this.opts.notifier.stopping('fast quit');
+    void this.listeners.closeAll();
+    this.registry.destroyAll();
+    this.finish(ExitCode.OK, 'fast quit done', 'fast');
+  }
+
+  private finish(code: number, msg: string, outcome: GraceOutcome): void {
+    this.watcher.stop();
+    if (this.asprocessTimer) clearInterval(this.asprocessTimer);
+    this.log.info({ outcome, uptime_ms: Date.now() - this.opts.startedAt }, `${msg}, bye`);
+    this.pidFile?.release();
+    this.opts.log.flush();
+    this.opts.exit(code);
+  }
+
+  /**
+   * Reload from SIGHUP, inotify or the API. Serialised: a reload asked for while one runs makes
+   * exactly one more run afterwards, so a burst of 100 SIGHUPs ends with the last config applied.
+   */
+  reload(trigger: string): Promise<ReloadStatus> {
+    if (this.quitting) {
+      const status = this.recordReload({ at: Date.now(), ok: false, trigger, error: 'quitting: reload ignored', applied: [], ignored: [] }, Date.now());
+      return Promise.resolve(status);
+    }
+    if (this.reloading) {
+      this.reloadAgain = trigger;
+      return this.reloading.then(() => this.reloading ?? Promise.resolve(this.lastReload!));
+    }
+    const run = async (t: string): Promise<ReloadStatus> => {
+      let status = await this.reloadOnce(t);
+      while (this.reloadAgain !== null && !this.quitting) {
+        const again = this.reloadAgain;
+        this.reloadAgain = null;
+        status = await this.reloadOnce(again);
+      }
+      return status;
+    };
+    this.reloading = run(trigger).finally(() => {
+      this.reloading = null;
+    });
+    return this.reloading;
+  }
+
+  private async reloadOnce(trigger: string): Promise<ReloadStatus> {
+    const startedAt = Date.now();
+    this.opts.notifier.reloading();
+    let next: LoadedConfig;
+    try {
+      next = loadConfig(this.opts.loadOptions);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
+      this.opts.notifier.ready('serving (reload failed, running config kept)');
+      return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
+    }
+    for (const w of next.warnings) if (w.code !== 'unsupported') this.log.warn({ code: w.code }, w.message);
+    const plan = planReload(this.config, next.config);
+    for (const c of plan.ignored) {
+      this.log.warn({ directive: c.path, running: c.from, wanted: c.to }, `reload: ${c.path} cannot change in a running process; keeping ${JSON.stringify(c.from)} (restart to apply)`);
+    }
+    try {
+      const { opened, closed } = await this.listeners.apply(plan.effective);
+      for (const s of opened) this.log.info({ listener: s.role }, `reload: listen at ${endpoint(s.address)} (${s.role})`);
+      for (const s of closed) this.log.info({ listener: s.role }, `reload: stopped listening at ${endpoint(s.address)} (${s.role}); its open connections stay`);
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
+      this.opts.notifier.ready('serving (reload failed, running config kept)');
+      return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
+    }
+    const before = this.config;
+    this.config = plan.effective;
+    this.loaded = next;
+    if (before.logLevel !== this.config.logLevel) this.opts.log.setLevel(this.config.logLevel);
+    this.registry.setMaxConnections(this.config.maxConnections);
+    this.applyWatcher();
+    const applied = plan.applied.map((c) => c.path);
+    this.log.info({ trigger, applied, ignored: plan.ignored.map((c) => c.path) }, applied.length ? `reload ok: applied ${applied.join(', ')}` : 'reload ok: nothing changed');
+    this.opts.notifier.ready('serving (reloaded)');
+    return this.recordReload({ at: Date.now(), ok: true, trigger, error: null, applied, ignored: plan.ignored.map((c) => c.path) }, startedAt);
+  }
+
+  private recordReload(status: ReloadStatus, startedAt: number): ReloadStatus {
+    this.lastReload = status;
+    this.metrics.reloaded(status);
+    // the outcome for `srs -s reload` and init.d: written atomically next to the pid file
+    const file = reloadStatusPath(this.pidPath());
+    try {
+      fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, started_at: startedAt, pid: process.pid }) + '\n');
+      fs.renameSync(`${file}.tmp`, file);
+    } catch (e) {
+      this.log.warn({ file, err: e }, 'could not write the reload status file');
+    }
+    return status;
+  }
+
+  private applyWatcher(): void {
+    const on = this.config.inotifyAutoReload || (this.config.autoReloadForDocker && this.opts.container.inContainer);
+    if (!on || this.loaded.files.length === 0) {
+      if (this.watcher.watching) this.log.info('config watch off');
+      this.watcher.stop();
+      return;
+    }
+    const wasWatching = this.watcher.watching;
+    try {
+      this.watcher.update(this.loaded.files);
+    } catch (e) {
+      this.log.warn({ err: e }, 'cannot watch the config for changes');
+      return;
+    }
+    if (!wasWatching) {
+      const why = this.config.inotifyAutoReload ? 'inotify_auto_reload on' : 'auto_reload_for_docker on, in a container';
+      this.log.info({ files: this.loaded.files }, `watching the config for changes (${why})`);
+    }
+  }
+
+  /** asprocess on: quit when the parent that supervises us goes away (SRS checks every second). */
+  private watchParent(): void {
+    if (!this.config.asprocess) return;
+    const parent = process.ppid;
+    this.asprocessTimer = setInterval(() => {
+      if (process.ppid !== parent) {
+        this.log.warn({ parent, now: process.ppid }, 'asprocess: parent process is gone');
+        this.fastQuit('asprocess');
+      }
+    }, 1000);
+    this.asprocessTimer.unref();
+  }
+
+  private apiContext(): ApiContext {
+    return {
+      version: this.opts.version,
+      startedAt: this.opts.startedAt,
+      configFile: this.opts.loaded.source,
+      cwd: this.opts.cwd,
+      registry: this.registry,
+      metrics: this.metrics,
+      daemonDecision: () => ({ daemon: this.opts.decision.daemon, reason: this.opts.decision.reason, container: this.opts.container.inContainer ? `${this.opts.container.sign}: ${this.opts.container.detail}` : this.opts.container.detail }),
+      lastReload: () => this.lastReload,
+      isReady: () => this.ready,
+      upgrade: () => ({ generation: 1, parentPid: null, inherited: [] }),
+      rawApi: () => this.config.httpApi.rawApi,
+      auth: () => this.config.httpApi.auth,
+      reload: (trigger) => this.reload(trigger),
+    };
+  }
+}
+
+export function describeStartError(e: unknown): { code: number; message: string } {
+  if (e instanceof SrsError) return { code: e.exitCode, message: e.message };
+  return { code: ExitCode.FAILURE, message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+}

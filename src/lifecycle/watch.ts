@@ -1,0 +1,102 @@
+// ConfigWatcher: inotify (through the addon) on the *directories* holding the config and its
+// includes, never on the files: a watch on a file dies with an atomic rename (kubernetes#112677),
+// and a Kubernetes ConfigMap update only renames the `..data` symlink. Events are coalesced, not
+// dropped (mediamtx ignores a second edit within 1 s), and the owner is told only when the
+// content, read through any symlink, has really changed.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { native, type InotifyEvent, type InotifyHandle } from '../native';
+
+export const WATCH_DEBOUNCE_MS = 30;
+/** a writer that never stops writing still gets its changes applied this often */
+export const WATCH_MAX_DELAY_MS = 500;
+
+export function contentHash(files: string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string {
+  const h = crypto.createHash('sha256');
+  for (const f of files) {
+    h.update(f).update('\0');
+    try {
+      h.update(read(f));
+    } catch (e) {
+      // a file caught between unlink and rename: hash the absence, the next event settles it
+      h.update(`<unreadable ${(e as NodeJS.ErrnoException).code ?? ''}>`);
+    }
+    h.update('\0');
+  }
+  return h.digest('hex');
+}
+
+export class ConfigWatcher {
+  private inotify: InotifyHandle | null = null;
+  private files: string[] = [];
+  private names = new Set<string>();
+  private lastHash = '';
+  private timer: NodeJS.Timeout | null = null;
+  private firstEventAt = 0;
+  private readonly onChange: (reason: string) => void;
+
+  constructor(onChange: (reason: string) => void) {
+    this.onChange = onChange;
+  }
+
+  get watching(): boolean {
+    return this.inotify !== null;
+  }
+
+  /** (Re)start watching these files; the current content is the baseline. */
+  watch(files: string[]): void {
+    this.stop();
+    this.files = [...files];
+    this.lastHash = contentHash(this.files);
+    this.names = new Set(['..data']);
+    const dirs = new Set<string>();
+    for (const f of this.files) {
+      this.names.add(path.basename(f));
+      dirs.add(path.dirname(f));
+    }
+    const n = native();
+    const inotify = new n.Inotify((events) => this.onEvents(events));
+    const mask = n.IN_CLOSE_WRITE | n.IN_MOVED_TO | n.IN_CREATE | n.IN_DELETE | n.IN_ONLYDIR;
+    for (const d of dirs) inotify.addWatch(d, mask);
+    inotify.unref();
+    this.inotify = inotify;
+  }
+
+  /** After a reload, the set of included files may differ. */
+  update(files: string[]): void {
+    const same = files.length === this.files.length && files.every((f, i) => f === this.files[i]);
+    if (this.inotify && same) {
+      this.lastHash = contentHash(this.files);
+      return;
+    }
+    this.watch(files);
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.inotify?.close();
+    this.inotify = null;
+  }
+
+  private onEvents(events: InotifyEvent[]): void {
+    if (!events.some((e) => this.names.has(e.name))) return;
+    const now = Date.now();
+    if (this.timer) {
+      clearTimeout(this.timer);
+    } else {
+      this.firstEventAt = now;
+    }
+    const wait = Math.max(0, Math.min(WATCH_DEBOUNCE_MS, this.firstEventAt + WATCH_MAX_DELAY_MS - now));
+    this.timer = setTimeout(() => this.settle(), wait);
+  }
+
+  private settle(): void {
+    this.timer = null;
+    const hash = contentHash(this.files);
+    if (hash === this.lastHash) return;
+    this.lastHash = hash;
+    this.onChange('inotify');
+  }
+}

@@ -1,0 +1,156 @@
+// srs's entry point: flags, config, the daemon decision, then the lifecycle controller.
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs, USAGE, type Command } from './cli';
+import { loadConfig, type LoadOptions, type LoadedConfig } from './config/load';
+import { SrsError, ExitCode } from './errors';
+import { SignalRouter } from './lifecycle/signals';
+import { detectContainer, fsProbe } from './lifecycle/container';
+import { decideDaemon, startDaemon, ReadinessReporter } from './lifecycle/daemon';
+import { LifecycleController, describeStartError } from './lifecycle/controller';
+import { SystemdNotifier } from './lifecycle/notify';
+import { SrsLog } from './server/log';
+import { runSignalCommand } from './lifecycle/control-client';
+
+export const VERSION: string = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
+
+function fail(e: unknown): never {
+  const { code, message } = describeStartError(e);
+  process.stderr.write(`srs: ${message}\n`);
+  process.exit(code);
+}
+
+function loadOptionsFor(cmd: { file: string | null; envOnly: boolean }, cwd: string): LoadOptions {
+  return { file: cmd.file, envOnly: cmd.envOnly, env: process.env, cwd };
+}
+
+function printWarnings(loaded: LoadedConfig): void {
+  for (const w of loaded.warnings) process.stderr.write(`srs: warning: ${w.location ? `${w.location.file}:${w.location.line}:${w.location.col}: ` : ''}${w.message}\n`);
+  for (const o of loaded.envOverrides) process.stderr.write(`srs: ${o.variable} overrides ${o.path} = ${o.value}\n`);
+}
+
+async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
+  const startedAt = Date.now();
+  // Handlers first: a signal during start-up is queued and acted on once we are up (SRS dies of a
+  // SIGHUP that arrives before its handlers exist).
+  const router = new SignalRouter().install();
+  const readiness = new ReadinessReporter(process.env);
+  const failStart = (e: unknown): never => {
+    readiness.failed(e);
+    return fail(e);
+  };
+
+  let cwd = process.cwd();
+  const loadOptions = loadOptionsFor(cmd, cwd);
+  let loaded: LoadedConfig;
+  try {
+    loaded = loadConfig(loadOptions);
+  } catch (e) {
+    return failStart(e);
+  }
+  const config = loaded.config;
+  if (config.workDir && config.workDir !== './') {
+    try {
+      process.chdir(path.resolve(cwd, config.workDir));
+      cwd = process.cwd();
+    } catch (e) {
+      return failStart(new SrsError('SRS_ERR_CONFIG_VALUE', `work_dir ${config.workDir}: cannot chdir (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+    }
+  }
+
+  const container = detectContainer(fsProbe('/', process.env, process.pid), { inDockerDirective: config.inDocker });
+  const decision = decideDaemon({ config, container, env: process.env, pid: process.pid });
+  const logFile = path.resolve(cwd, config.logFile);
+
+  if (decision.daemon && !readiness.isDaemon) {
+    // The starter: hand over to a fresh process and report what it says.
+    router.uninstall();
+    printWarnings(loaded);
+    const result = await startDaemon({
+      argv: process.argv.slice(1),
+      env: process.env,
+      cwd: process.cwd(),
+      stdout: config.logTank === 'file' ? logFile : null,
+    });
+    if (result.exitCode === ExitCode.OK) process.stdout.write(`srs: ${result.message}\n`);
+    else process.stderr.write(`srs: ${result.message}\n`);
+    process.exit(result.exitCode);
+  }
+
+  const log = new SrsLog({ tank: config.logTank, file: logFile, level: config.logLevel, format: config.logFormat });
+  try {
+    await log.ready();
+  } catch (e) {
+    return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+  }
+  const logger = log.logger;
+  logger.info(
+    { version: VERSION, pid: process.pid, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
+    `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
+  );
+  for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+  for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: o.value }, `${o.variable} overrides ${o.path}`);
+
+  process.on('uncaughtException', (e) => {
+    logger.fatal({ err: e }, 'uncaught exception, exit');
+    readiness.failed(e);
+    log.flush();
+    process.exit(ExitCode.FAILURE);
+  });
+
+  const controller = new LifecycleController({
+    version: VERSION,
+    loaded,
+    loadOptions,
+    cwd,
+    decision,
+    container,
+    log,
+    readiness,
+    notifier: new SystemdNotifier(process.env),
+    startedAt,
+    exit: (code) => process.exit(code),
+  });
+  try {
+    await controller.start();
+  } catch (e) {
+    const { message } = describeStartError(e);
+    logger.error({ code: e instanceof SrsError ? e.code : undefined }, `start failed: ${message}`);
+    log.flush();
+    controller.releaseAfterFailedStart();
+    return failStart(e);
+  }
+  router.attach((intent, signal) => controller.handle(intent, signal));
+}
+
+export async function main(argv: readonly string[]): Promise<void> {
+  let cmd: Command;
+  try {
+    cmd = parseArgs(argv, process.env);
+  } catch (e) {
+    return fail(e);
+  }
+  switch (cmd.kind) {
+    case 'help':
+      process.stdout.write(`srs ${VERSION}\n${USAGE}\n`);
+      return;
+    case 'version':
+      process.stdout.write(`${VERSION}\n`);
+      return;
+    case 'test': {
+      try {
+        const loaded = loadConfig(loadOptionsFor(cmd, process.cwd()));
+        printWarnings(loaded);
+        process.stdout.write(`srs: the configuration ${loaded.source} is ok\n`);
+      } catch (e) {
+        fail(e);
+      }
+      return;
+    }
+    case 'signal':
+      process.exit(await runSignalCommand(cmd, process.cwd()));
+    // eslint-disable-next-line no-fallthrough
+    case 'run':
+      return run(cmd);
+  }
+}

@@ -1,0 +1,128 @@
+// Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
+// shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
+// that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
+import pino from 'pino';
+import type { LogLevel } from '../config/schema';
+
+type Destination = ReturnType<typeof pino.destination>;
+
+/** SRS level -> pino level (design.md 8). */
+export function pinoLevel(level: LogLevel): pino.LevelWithSilent {
+  switch (level) {
+    case 'verbose':
+      return 'debug';
+    case 'info':
+    case 'trace':
+      return 'info';
+    case 'warn':
+      return 'warn';
+    case 'error':
+      return 'error';
+  }
+}
+
+const TEXT_LEVEL: Record<number, string> = { 10: 'Verbose', 20: 'Verbose', 30: 'Trace', 40: 'Warn', 50: 'Error', 60: 'Fatal' };
+const RESERVED = new Set(['level', 'time', 'pid', 'hostname', 'msg', 'cid']);
+
+function pad(n: number, width = 2): string {
+  return String(n).padStart(width, '0');
+}
+
+export function formatTime(ms: number): string {
+  const d = new Date(ms);
+  return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())} ${pad(d.getHours())}:${pad(d.getMinutes())}:${pad(d.getSeconds())}.${pad(d.getMilliseconds(), 3)}`;
+}
+
+/** Turn one pino JSON line into SRS's text shape; extra fields follow as key=value. */
+export function formatTextLine(json: string): string {
+  let o: Record<string, unknown>;
+  try {
+    o = JSON.parse(json) as Record<string, unknown>;
+  } catch {
+    return json;
+  }
+  const level = TEXT_LEVEL[Number(o.level)] ?? String(o.level);
+  const cid = typeof o.cid === 'string' ? o.cid : '';
+  let line = `[${formatTime(Number(o.time))}][${level}][${String(o.pid)}][${cid}] ${String(o.msg ?? '')}`;
+  for (const [k, v] of Object.entries(o)) {
+    if (RESERVED.has(k)) continue;
+    if (k === 'err' && v && typeof v === 'object') {
+      const e = v as { message?: string; stack?: string };
+      line += ` err=${JSON.stringify(e.message ?? '')}`;
+      if (e.stack) line += `\n${e.stack}`;
+      continue;
+    }
+    line += ` ${k}=${typeof v === 'string' ? (/\s|=/.test(v) ? JSON.stringify(v) : v) : JSON.stringify(v)}`;
+  }
+  return line + '\n';
+}
+
+export interface LogOptions {
+  tank: 'console' | 'file';
+  /** absolute path when tank is file */
+  file: string;
+  level: LogLevel;
+  format: 'text' | 'json';
+}
+
+/** The process's logger and the destination that reopen/flush act on. */
+export class SrsLog {
+  readonly logger: pino.Logger;
+  private readonly dest: Destination;
+  readonly options: LogOptions;
+
+  constructor(options: LogOptions) {
+    this.options = options;
+    // sync writes for the console so a crash or a fast exit never eats the last lines; files are
+    // asynchronous (SonicBoom) and flushed synchronously at exit.
+    this.dest =
+      options.tank === 'file'
+        ? pino.destination({ dest: options.file, sync: false, mkdir: true, append: true })
+        : pino.destination({ dest: 1, sync: true });
+    const dest = this.dest;
+    const stream: pino.DestinationStream =
+      options.format === 'text' ? { write: (s: string) => void dest.write(formatTextLine(s)) } : dest;
+    this.logger = pino(
+      {
+        level: pinoLevel(options.level),
+        base: { pid: process.pid },
+        timestamp: pino.stdTimeFunctions.epochTime,
+        formatters: { level: (_label, number) => ({ level: number }) },
+      },
+      stream,
+    );
+  }
+
+  setLevel(level: LogLevel): void {
+    this.logger.level = pinoLevel(level);
+  }
+
+  /** SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file. */
+  reopen(): void {
+    if (this.options.tank === 'file') this.dest.reopen();
+  }
+
+  flush(): void {
+    try {
+      this.dest.flushSync();
+    } catch {
+      // flushSync throws when nothing is open yet (the file could not be created): nothing to flush
+    }
+  }
+
+  /** Waits until the file is open, so an unwritable log is a start-up error, not a silent loss. */
+  ready(): Promise<void> {
+    if (this.options.tank !== 'file') return Promise.resolve();
+    const dest = this.dest as Destination & { fd: number };
+    if (dest.fd >= 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      dest.once('ready', () => resolve());
+      dest.once('error', (e: Error) => reject(e));
+    });
+  }
+}
+
+/** An 8-character context id per connection, as SRS prints in `[cid]`. */
+export function newContextId(): string {
+  return Math.random().toString(36).slice(2, 10).padEnd(8, '0');
+}

@@ -1,0 +1,224 @@
+'use strict';
+// Shared by the integration tests: temp dirs, free ports, spawning the real ./objs/srs, and waiting
+// for events (a log line, a port, a pid gone) with deadlines, never sleeps.
+const { spawn, spawnSync } = require('node:child_process');
+const fs = require('node:fs');
+const net = require('node:net');
+const http = require('node:http');
+const os = require('node:os');
+const path = require('node:path');
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const SRS = path.join(ROOT, 'objs', 'srs');
+
+/** Processes started by this test file: killed by pid at exit, even when a test fails. */
+const started = new Set();
+process.on('exit', () => {
+  for (const pid of started) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+  }
+});
+
+function track(pid) {
+  if (pid) started.add(pid);
+  return pid;
+}
+
+function killPid(pid, signal = 'SIGKILL') {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+function tmpdir(prefix = 'srs-test-') {
+  return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+}
+
+/** A port nobody listens on now (the kernel picks it; the tiny race is accepted in tests). */
+function freePort() {
+  return new Promise((resolve, reject) => {
+    const s = net.createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function freePorts(n) {
+  const ports = new Set();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
+
+/** Resolve when check() returns a truthy value; reject with `what` when the deadline passes. */
+async function waitFor(what, check, timeoutMs = 10000, stepMs = 10) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
+
+function canConnect(port, host = '127.0.0.1') {
+  return new Promise((resolve) => {
+    const s = net.connect({ port, host });
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+}
+
+/** State letter from /proc/PID/stat, or null when the pid does not exist. */
+function procState(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
+  } catch {
+    return null;
+  }
+}
+
+/** Gone, or a zombie that the slow PID 1 of this machine has not reaped yet. */
+function pidGone(pid) {
+  const s = procState(pid);
+  return s === null || s === 'Z' || s === 'X';
+}
+
+function request(port, urlPath, { method = 'GET', headers = {}, agent, host = '127.0.0.1', body } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ host, port, path: urlPath, method, headers, agent: agent ?? false }, (res) => {
+      const chunks = [];
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => {
+        const text = Buffer.concat(chunks).toString('utf8');
+        let json;
+        try {
+          json = JSON.parse(text);
+        } catch {
+          json = undefined;
+        }
+        resolve({ status: res.statusCode, headers: res.headers, text, json, socket: res.socket });
+      });
+    });
+    req.on('error', reject);
+    if (body) req.write(body);
+    req.end();
+  });
+}
+
+/**
+ * Spawn the real server. Returns a handle whose output is collected, with waitForLine() for
+ * synchronisation. The process is killed at exit of the test file whatever happens.
+ */
+function startSrs(args, { cwd, env = {}, stdio } = {}) {
+  const child = spawn(SRS, args, {
+    cwd,
+    env: { ...process.env, ...env },
+    stdio: stdio ?? ['ignore', 'pipe', 'pipe'],
+  });
+  track(child.pid);
+  const out = { stdout: '', stderr: '' };
+  child.stdout?.on('data', (c) => (out.stdout += c));
+  child.stderr?.on('data', (c) => (out.stderr += c));
+  const exited = new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    child,
+    pid: child.pid,
+    out,
+    exited,
+    get output() {
+      return out.stdout + out.stderr;
+    },
+    waitForLine(re, timeoutMs = 10000) {
+      return waitFor(`output matching ${re} (got: ${JSON.stringify((out.stdout + out.stderr).slice(-2000))})`, () => re.test(out.stdout + out.stderr), timeoutMs);
+    },
+    async waitForExit(timeoutMs = 10000) {
+      let timer;
+      const t = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`srs pid ${child.pid} did not exit within ${timeoutMs} ms; output: ${(out.stdout + out.stderr).slice(-2000)}`)), timeoutMs);
+      });
+      try {
+        return await Promise.race([exited, t]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+    kill(signal = 'SIGKILL') {
+      killPid(child.pid, signal);
+    },
+  };
+}
+
+/** Run ./objs/srs to completion (for -t, -v, -s, daemon starters). */
+function runSrs(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
+  const r = spawnSync(SRS, args, { cwd, env: { ...process.env, ...env }, encoding: 'utf8', timeout: timeoutMs });
+  return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
+}
+
+/** Async version, so the test process stays responsive (e.g. to serve as a peer) while it runs. */
+function runSrsAsync(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(SRS, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, output: stdout + stderr });
+    });
+  });
+}
+
+/** A config in SRS's grammar for a test: ports and paths inside dir. */
+function writeConfig(dir, { rtmp, api, http: httpPort, extra = '', daemon = false, name = 'srs.conf', tank = 'console', apiExtra = '' }) {
+  const text = `
+listen ${rtmp};
+max_connections 1000;
+daemon ${daemon ? 'on' : 'off'};
+pid ${path.join(dir, 'srs.pid')};
+srs_log_tank ${tank};
+srs_log_file ${path.join(dir, 'srs.log')};
+srs_log_level trace;
+${extra}
+${api ? `http_api { enabled on; listen ${api}; ${apiExtra} }` : ''}
+${httpPort ? `http_server { enabled on; listen ${httpPort}; dir ${path.join(ROOT, 'html')}; }` : ''}
+vhost __defaultVhost__ { }
+`;
+  const file = path.join(dir, name);
+  fs.writeFileSync(file, text);
+  return file;
+}
+
+module.exports = {
+  ROOT,
+  SRS,
+  tmpdir,
+  freePort,
+  freePorts,
+  waitFor,
+  canConnect,
+  procState,
+  pidGone,
+  request,
+  startSrs,
+  runSrs,
+  runSrsAsync,
+  writeConfig,
+  track,
+  killPid,
+};

@@ -1,0 +1,275 @@
+'use strict';
+// The real ./objs/srs in the foreground: endpoints, limits, RTMP handshake, CLI errors, quits.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const path = require('node:path');
+const h = require('../helpers/harness');
+
+async function startServer(t, opts = {}) {
+  const dir = h.tmpdir();
+  const [rtmp, api, httpPort] = await h.freePorts(3);
+  const file = h.writeConfig(dir, { rtmp, api, http: opts.samePort ? api : httpPort, extra: opts.extra ?? '', apiExtra: opts.apiExtra ?? '' });
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  return { dir, rtmp, api, http: opts.samePort ? api : httpPort, srs, file };
+}
+
+/** C0+C1, expect S0+S1+S2 (S2 echoes C1), send C2. */
+function rtmpHandshake(port) {
+  return new Promise((resolve, reject) => {
+    const sock = net.connect({ port, host: '127.0.0.1' });
+    const c1 = Buffer.alloc(1536);
+    for (let i = 8; i < 1536; i++) c1[i] = (i * 7) & 0xff;
+    let got = Buffer.alloc(0);
+    sock.on('connect', () => sock.write(Buffer.concat([Buffer.from([3]), c1])));
+    sock.on('data', (d) => {
+      got = Buffer.concat([got, d]);
+      if (got.length >= 1 + 1536 * 2) {
+        sock.write(Buffer.alloc(1536)); // C2
+        resolve({ sock, s0: got[0], s1: got.subarray(1, 1537), s2: got.subarray(1537, 3073) });
+      }
+    });
+    sock.on('error', reject);
+    sock.on('close', () => reject(new Error(`closed after ${got.length} bytes of handshake`)));
+  }).then((r) => {
+    r.sock.removeAllListeners('close');
+    return r;
+  });
+}
+
+test('HTTP API endpoints answer in SRS shape', async (t) => {
+  const { api, srs, file } = await startServer(t);
+  const v = await h.request(api, '/api/v1/versions');
+  assert.equal(v.status, 200);
+  assert.equal(v.json.code, 0);
+  assert.match(v.json.data.version, /^\d+\.\d+\.\d+/);
+  assert.equal(v.json.pid, String(srs.pid));
+
+  const s = await h.request(api, '/api/v1/summaries');
+  assert.equal(s.status, 200);
+  const self = s.json.data.self;
+  assert.equal(self.pid, srs.pid);
+  assert.equal(self.config, file);
+  assert.equal(self.daemon.daemon, false);
+  assert.match(self.daemon.reason, /daemon off/);
+  assert.ok(self.mem_rss_kbyte > 0);
+  assert.equal(typeof s.json.data.connections.per_listener, 'object');
+
+  assert.deepEqual((await h.request(api, '/healthz')).json, { status: 'ok' });
+  assert.equal((await h.request(api, '/readyz')).status, 200);
+
+  const m = await h.request(api, '/metrics');
+  assert.equal(m.status, 200);
+  assert.match(m.text, /srs_connections_accepted_total\{listener="http_api"\} \d+/);
+  assert.match(m.text, /srs_uptime_seconds \d/);
+  assert.match(m.text, /srs_config_reloads_total\{result="failure"\} 0/);
+
+  const nf = await h.request(api, '/api/v1/nope');
+  assert.equal(nf.status, 404);
+  assert.equal(nf.json.error, 'not_found');
+  assert.match(nf.json.message, /GET \/api\/v1\/nope/);
+  assert.doesNotMatch(nf.text, /at .*\.js:\d+/, 'no stack trace');
+
+  const bad = await h.request(api, '/api/v1/raw?rpc=reload');
+  assert.equal(bad.status, 403);
+  assert.match(bad.json.message, /raw_api/);
+
+  const badJson = await h.request(api, '/api/v1/versions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
+  assert.ok(badJson.status >= 400 && badJson.status < 500, `bad request gets a 4xx, got ${badJson.status}`);
+  assert.ok(badJson.json && typeof badJson.json.message === 'string', 'bad request gets a JSON error');
+});
+
+test('clients lists open connections with listener and remote', async (t) => {
+  const { api, rtmp } = await startServer(t);
+  const sock = net.connect({ port: rtmp, host: '127.0.0.1' });
+  t.after(() => sock.destroy());
+  await new Promise((r) => sock.once('connect', r));
+  const list = await h.waitFor('the media connection in /api/v1/clients', async () => {
+    const r = await h.request(api, '/api/v1/clients');
+    return r.json.data.clients.find((c) => c.listener === 'rtmp') ? r.json.data.clients : null;
+  });
+  const media = list.find((c) => c.listener === 'rtmp');
+  assert.match(media.remote, /^127\.0\.0\.1:\d+$/);
+  assert.match(media.id, /^[0-9a-z]{8}$/);
+  assert.ok(Date.parse(media.since) > 0);
+});
+
+test('file server serves the html root, and one port can serve API and files', async (t) => {
+  const { http: port } = await startServer(t, { samePort: true });
+  const index = await h.request(port, '/');
+  assert.equal(index.status, 200);
+  assert.match(index.text, /<h1>srs<\/h1>/);
+  const cd = await h.request(port, '/crossdomain.xml');
+  assert.equal(cd.status, 200);
+  assert.match(cd.text, /cross-domain-policy/);
+  const v = await h.request(port, '/api/v1/versions');
+  assert.equal(v.json.code, 0, 'the API answers on the shared port');
+  const missing = await h.request(port, '/no-such-file.html');
+  assert.equal(missing.status, 404);
+});
+
+test('RTMP handshake completes and the session is held until the client closes', async (t) => {
+  const { rtmp, api, srs } = await startServer(t);
+  const { sock, s0, s2 } = await rtmpHandshake(rtmp);
+  assert.equal(s0, 3);
+  const c1 = Buffer.alloc(1536);
+  for (let i = 8; i < 1536; i++) c1[i] = (i * 7) & 0xff;
+  assert.ok(s2.equals(c1), 'S2 echoes C1');
+  await srs.waitForLine(/rtmp handshake done/);
+  const r = await h.request(api, '/api/v1/summaries');
+  assert.equal(r.json.data.connections.per_listener.rtmp, 1);
+  sock.end();
+  await srs.waitForLine(/media connection closed/);
+});
+
+test('max_connections refuses, counts and logs', async (t) => {
+  const { rtmp, api, srs } = await startServer(t, { extra: 'max_connections 3;' });
+  const socks = [];
+  t.after(() => socks.forEach((s) => s.destroy()));
+  for (let i = 0; i < 3; i++) {
+    const s = net.connect({ port: rtmp, host: '127.0.0.1' });
+    socks.push(s);
+    await new Promise((r) => s.once('connect', r));
+  }
+  await srs.waitForLine(/(rtmp client connected[\s\S]*){3}/);
+  // the 4th is accepted by the kernel and closed by srs at once
+  const fourth = net.connect({ port: rtmp, host: '127.0.0.1' });
+  socks.push(fourth);
+  await new Promise((resolve) => fourth.once('close', resolve));
+  await srs.waitForLine(/connection refused: max_connections/);
+  socks.slice(0, 3).forEach((s) => s.destroy());
+  await h.waitFor('connections to drop to zero', async () => {
+    try {
+      const r = await h.request(api, '/metrics');
+      return /srs_connections_refused_total\{listener="rtmp",reason="max_connections"\} 1/.test(r.text) ? r : null;
+    } catch {
+      return null;
+    }
+  });
+});
+
+test('SIGTERM and SIGINT with open connections: clean exit 0, pid file removed', async (t) => {
+  for (const signal of ['SIGTERM', 'SIGINT']) {
+    const { rtmp, api, srs, dir } = await startServer(t);
+    const pidFile = path.join(dir, 'srs.pid');
+    assert.equal(fs.readFileSync(pidFile, 'utf8').trim(), String(srs.pid));
+    const media = net.connect({ port: rtmp, host: '127.0.0.1' });
+    media.on('error', () => {});
+    await new Promise((r) => media.once('connect', r));
+    const keepAlive = new (require('node:http').Agent)({ keepAlive: true });
+    await h.request(api, '/api/v1/versions', { agent: keepAlive });
+    const closed = new Promise((r) => media.once('close', r));
+    const started = Date.now();
+    srs.kill(signal);
+    const { code } = await srs.waitForExit(5000);
+    assert.equal(code, 0, `${signal} exits 0`);
+    assert.ok(Date.now() - started < 2000, `${signal} is a fast quit`);
+    await closed;
+    assert.equal(fs.existsSync(pidFile), false, 'pid file removed');
+    assert.match(srs.output, /fast quit done, bye/);
+    keepAlive.destroy();
+  }
+});
+
+test('a second srs on the same ports fails loudly with one line and no stack', async (t) => {
+  const { dir, rtmp, api } = await startServer(t);
+  const other = h.tmpdir();
+  const file = h.writeConfig(other, { rtmp, api: await h.freePort() });
+  const r = h.runSrs(['-c', file], { cwd: other });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`rtmp listen 0\\.0\\.0\\.0:${rtmp}: address already in use.*EADDRINUSE`));
+  assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.equal(fs.existsSync(path.join(other, 'srs.pid')), false, 'the failed one leaves no pid file');
+  assert.ok(fs.existsSync(path.join(dir, 'srs.pid')), 'the running one keeps its pid file');
+});
+
+test('a second srs with the same pid file is refused naming the running pid', async (t) => {
+  const { dir, srs } = await startServer(t);
+  const [rtmp, api] = await h.freePorts(2);
+  const file = h.writeConfig(dir, { rtmp, api, name: 'second.conf' });
+  const r = h.runSrs(['-c', file], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, new RegExp(`pid file .*srs\\.pid is locked by a running srs \\(pid ${srs.pid}\\)`));
+});
+
+test('CLI: version, help, bad flags, -t', async () => {
+  const dir = h.tmpdir();
+  const v = h.runSrs(['-v'], { cwd: dir });
+  assert.equal(v.code, 0);
+  assert.match(v.stdout, /^\d+\.\d+\.\d+\n$/);
+  assert.equal(h.runSrs(['-V'], { cwd: dir }).stdout, v.stdout);
+  const help = h.runSrs(['-h'], { cwd: dir });
+  assert.equal(help.code, 0);
+  assert.match(help.stdout, /Usage: srs/);
+  const bad = h.runSrs(['--bogus'], { cwd: dir });
+  assert.equal(bad.code, 2);
+  assert.match(bad.stderr, /unknown option "--bogus"/);
+  assert.match(bad.stderr, /Usage: srs/);
+  assert.equal(h.runSrs(['-c'], { cwd: dir }).code, 2);
+
+  const [rtmp, api] = await h.freePorts(2);
+  const good = h.writeConfig(dir, { rtmp, api });
+  const ok = h.runSrs(['-t', '-c', good], { cwd: dir });
+  assert.equal(ok.code, 0, ok.output);
+  assert.match(ok.stdout, /is ok/);
+
+  const broken = path.join(dir, 'broken.conf');
+  fs.writeFileSync(broken, `listen 1935;\nhttp_api {\n    enabled on;\n    listen abc;\n}\n`);
+  const b = h.runSrs(['-t', '-c', broken], { cwd: dir });
+  assert.equal(b.code, 3);
+  assert.match(b.stderr, /broken\.conf:4:\d+: http_api\.listen: "abc" is not a port/);
+  assert.doesNotMatch(b.stderr, /\n\s+at /);
+
+  const typo = path.join(dir, 'typo.conf');
+  fs.writeFileSync(typo, `listne 1935;\n`);
+  const ty = h.runSrs(['-t', '-c', typo], { cwd: dir });
+  assert.equal(ty.code, 3);
+  assert.match(ty.stderr, /typo\.conf:1:1: .*listne.*listen/);
+
+  const missing = h.runSrs(['-t', '-c', path.join(dir, 'nope.conf')], { cwd: dir });
+  assert.equal(missing.code, 3);
+  assert.match(missing.stderr, /nope\.conf.*ENOENT/);
+
+  // same for starting, not only for -t
+  const start = h.runSrs(['-c', broken], { cwd: dir });
+  assert.equal(start.code, 3);
+  assert.match(start.stderr, /broken\.conf:4/);
+});
+
+test('shipped configs pass -t', () => {
+  for (const f of ['conf/srs.conf', 'conf/console.conf', 'conf/docker.conf', 'conf/srs.yaml']) {
+    const r = h.runSrs(['-t', '-c', f], { cwd: h.ROOT });
+    assert.equal(r.code, 0, `${f}: ${r.output}`);
+  }
+});
+
+test('an unwritable log file is a start-up error', async () => {
+  const dir = h.tmpdir();
+  const [rtmp] = await h.freePorts(1);
+  const file = h.writeConfig(dir, { rtmp, tank: 'file' });
+  fs.mkdirSync(path.join(dir, 'srs.log')); // a directory where the log file should be
+  const r = h.runSrs(['-c', file], { cwd: dir });
+  assert.equal(r.code, 1);
+  assert.match(r.stderr, /srs_log_file .*srs\.log: cannot open for append \(EISDIR\)/);
+});
+
+test('env-only mode (-e) and SRS_* overrides', async (t) => {
+  const dir = h.tmpdir();
+  const [rtmp, api] = await h.freePorts(2);
+  const env = {
+    SRS_LISTEN: String(rtmp),
+    SRS_DAEMON: 'off',
+    SRS_SRS_LOG_TANK: 'console',
+    SRS_PID: path.join(dir, 'e.pid'),
+    SRS_HTTP_API_ENABLED: 'on',
+    SRS_HTTP_API_LISTEN: String(api),
+  };
+  const srs = h.startSrs(['-e'], { cwd: dir, env });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  assert.match(srs.output, /SRS_HTTP_API_LISTEN overrides http_api\.listen/);
+  assert.equal((await h.request(api, '/api/v1/versions')).json.code, 0);
+});
