@@ -66,12 +66,17 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     // The starter: hand over to a fresh process and report what it says.
     router.uninstall();
     printWarnings(loaded);
-    const result = await startDaemon({
-      argv: process.argv.slice(1),
-      env: process.env,
-      cwd: process.cwd(),
-      stdout: config.logTank === 'file' ? logFile : null,
-    });
+    let result;
+    try {
+      result = await startDaemon({
+        argv: process.argv.slice(1),
+        env: process.env,
+        cwd: process.cwd(),
+        stdout: config.logTank === 'file' ? logFile : null,
+      });
+    } catch (e) {
+      return fail(e);
+    }
     if (result.exitCode === ExitCode.OK) process.stdout.write(`srs: ${result.message}\n`);
     else process.stderr.write(`srs: ${result.message}\n`);
     process.exit(result.exitCode);

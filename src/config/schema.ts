@@ -257,6 +257,10 @@ export function checkVocabulary(directives: readonly Directive[], blockPath: rea
 // ---------------------------------------------------------------------------------------------
 // Values
 
+function notListen(v: string): string {
+  return v.includes(':') ? `"${v}" is not ip:port (IPv6 as [::1]:1935, port 1-65535)` : `"${v}" is not a port (1-65535)`;
+}
+
 export type FieldResult = { ok: true; value: FieldValue } | { ok: false; error: string };
 
 /** Check args against a field's kind; the error text has no location. */
@@ -269,7 +273,7 @@ export function parseFieldValue(spec: FieldSpec, args: readonly string[]): Field
     const out: ListenAddress[] = [];
     for (const a of args) {
       const l = parseListenAddress(a);
-      if (!l) return bad(`"${a}" is not a port (1-65535) or ip:port`);
+      if (!l) return bad(notListen(a));
       out.push(l);
     }
     return ok(out);
@@ -290,7 +294,7 @@ export function parseFieldValue(spec: FieldSpec, args: readonly string[]): Field
       return ok(v);
     case 'listen': {
       const l = parseListenAddress(v);
-      return l ? ok(l) : bad(`"${v}" is not a port (1-65535) or ip:port`);
+      return l ? ok(l) : bad(notListen(v));
     }
     case 'enum':
       return k.values.includes(v) ? ok(v) : bad(`"${v}" is not one of ${k.values.join(', ')}`);

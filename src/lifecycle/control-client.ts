@@ -84,7 +84,9 @@ export async function runSignalCommand(
     }
     throw e;
   }
-  const shown = path.relative(cwd, pidFile) || pidFile;
+  // Relative to where the command runs when it lies below it (objs/srs.pid), absolute otherwise.
+  const rel = path.relative(cwd, pidFile);
+  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : pidFile;
   const locked = isPidFileLocked(pidFile);
   const pid = readPid(pidFile);
 

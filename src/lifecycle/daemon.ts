@@ -4,7 +4,8 @@
 import fs from 'node:fs';
 import type { SrsConfig } from '../config/schema';
 import { SrsError, ExitCode, type ExitCodeValue } from '../errors';
-import { native } from '../native';
+import net from 'node:net';
+import { native, daemonRecordError } from '../native';
 import type { ContainerVerdict } from './container';
 
 /** Set in the daemon's environment: the fd of the readiness pipe's write end. */
@@ -56,14 +57,24 @@ export async function startDaemon(opts: {
   const env = Object.entries({ ...opts.env, [READY_FD_ENV]: String(READY_FD) })
     .filter((kv): kv is [string, string] => kv[1] !== undefined)
     .map(([k, v]) => `${k}=${v}`);
-  const { pid, readFd } = native().daemonize({
-    file: process.execPath,
-    argv: [process.execPath, ...process.execArgv, ...opts.argv],
-    env,
-    cwd: opts.cwd,
-    stdout: opts.stdout,
-    readyFd: READY_FD,
-  });
+  let launched: { pid: number; readFd: number };
+  try {
+    launched = native().daemonize({
+      file: process.execPath,
+      argv: [process.execPath, ...process.execArgv, ...opts.argv],
+      env,
+      cwd: opts.cwd,
+      stdout: opts.stdout,
+      readyFd: READY_FD,
+    });
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.syscall === 'open' && opts.stdout !== null) {
+      throw new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${opts.stdout}: cannot open for append (${err.code ?? '?'})`);
+    }
+    throw new SrsError('SRS_ERR_DAEMON', `cannot start the daemon: ${err.message}`);
+  }
+  const { pid, readFd } = launched;
   const text = await readAll(readFd, opts.timeoutMs ?? READY_TIMEOUT_MS);
   if (text === null) {
     try {
@@ -86,8 +97,8 @@ export function interpretReadiness(text: string, pid: number, logFile: string | 
       return { exitCode: (code === 0 ? ExitCode.FAILURE : code) as ExitCodeValue, pid, message: m ? m[2]! : line };
     }
     // the addon's own record when execve or a call before it failed in the daemon
-    const e = /^E(\S+) (\S+)/.exec(line);
-    if (e) return { exitCode: ExitCode.FAILURE, pid, message: `daemon could not start: ${e[1]} failed (${e[2]})` };
+    const e = daemonRecordError(line, process.execPath);
+    if (e) return { exitCode: ExitCode.FAILURE, pid, message: `daemon could not start: ${e.message}` };
   }
   const where = logFile ? `; see ${logFile}` : '';
   return { exitCode: ExitCode.FAILURE, pid, message: `daemon (pid ${pid}) exited before it was ready${where}` };
@@ -96,7 +107,8 @@ export function interpretReadiness(text: string, pid: number, logFile: string | 
 function readAll(fd: number, timeoutMs: number): Promise<string | null> {
   return new Promise((resolve) => {
     const chunks: Buffer[] = [];
-    const stream = fs.createReadStream('', { fd, autoClose: true });
+    // a net.Socket on the pipe reads on the event loop, not on a thread-pool thread
+    const stream = new net.Socket({ fd, readable: true, writable: false });
     const timer = setTimeout(() => {
       stream.destroy();
       resolve(null);

@@ -94,7 +94,9 @@ test('empty file: a clear error from the loader', () => {
 
 test('$NAME and ${NAME} expand when set, stay as written otherwise; names never expand', () => {
   assert.equal(expandVars('$A-${B}-$C', { A: '1', B: '2' }), '1-2-$C');
-  const t = parseText('candidate $CANDIDATE;\nx ${PORT} $NOPE;\n', F, { CANDIDATE: '10.0.0.1', PORT: '1935' });
+  // "{" ends a bare word in SRS's grammar, so ${NAME} has to be quoted there.
+  const t = parseText('candidate $CANDIDATE;\nx "${PORT}" $NOPE;\n$A 1;\n', F, { CANDIDATE: '10.0.0.1', PORT: '1935', A: 'b' });
   assert.deepEqual(t[0].args, ['10.0.0.1']);
   assert.deepEqual(t[1].args, ['1935', '$NOPE']);
+  assert.equal(t[2].name, '$A');
 });

@@ -185,10 +185,10 @@ function runSrsAsync(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
 }
 
 /** A config in SRS's grammar for a test: ports and paths inside dir. */
-function writeConfig(dir, { rtmp, api, http: httpPort, extra = '', daemon = false, name = 'srs.conf', tank = 'console', apiExtra = '' }) {
+function writeConfig(dir, { rtmp, api, http: httpPort, extra = '', daemon = false, name = 'srs.conf', tank = 'console', apiExtra = '', maxConnections = 1000 }) {
   const text = `
 listen ${rtmp};
-max_connections 1000;
+max_connections ${maxConnections};
 daemon ${daemon ? 'on' : 'off'};
 pid ${path.join(dir, 'srs.pid')};
 srs_log_tank ${tank};

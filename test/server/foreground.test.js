@@ -10,7 +10,7 @@ const h = require('../helpers/harness');
 async function startServer(t, opts = {}) {
   const dir = h.tmpdir();
   const [rtmp, api, httpPort] = await h.freePorts(3);
-  const file = h.writeConfig(dir, { rtmp, api, http: opts.samePort ? api : httpPort, extra: opts.extra ?? '', apiExtra: opts.apiExtra ?? '' });
+  const file = h.writeConfig(dir, { rtmp, api, http: opts.samePort ? api : httpPort, extra: opts.extra ?? '', apiExtra: opts.apiExtra ?? '', maxConnections: opts.maxConnections });
   const srs = h.startSrs(['-c', file], { cwd: dir });
   t.after(() => srs.kill());
   await srs.waitForLine(/ready, pid/);
@@ -126,7 +126,7 @@ test('RTMP handshake completes and the session is held until the client closes',
 });
 
 test('max_connections refuses, counts and logs', async (t) => {
-  const { rtmp, api, srs } = await startServer(t, { extra: 'max_connections 3;' });
+  const { rtmp, api, srs } = await startServer(t, { maxConnections: 3 });
   const socks = [];
   t.after(() => socks.forEach((s) => s.destroy()));
   for (let i = 0; i < 3; i++) {
