@@ -251,11 +251,12 @@ export class LifecycleController {
     const before = this.config;
     this.config = plan.effective;
     this.loaded = next;
+    const applied = plan.applied.map((c) => c.path);
+    // logged before a new level applies, so a reload to `warn` still says that it happened
+    this.log.info({ trigger, applied, ignored: plan.ignored.map((c) => c.path) }, applied.length ? `reload ok: applied ${applied.join(', ')}` : 'reload ok: nothing changed');
     if (before.logLevel !== this.config.logLevel) this.opts.log.setLevel(this.config.logLevel);
     this.registry.setMaxConnections(this.config.maxConnections);
     this.applyWatcher();
-    const applied = plan.applied.map((c) => c.path);
-    this.log.info({ trigger, applied, ignored: plan.ignored.map((c) => c.path) }, applied.length ? `reload ok: applied ${applied.join(', ')}` : 'reload ok: nothing changed');
     this.opts.notifier.ready('serving (reloaded)');
     return this.recordReload({ at: Date.now(), ok: true, trigger, error: null, applied, ignored: plan.ignored.map((c) => c.path) }, startedAt);
   }
@@ -322,6 +323,7 @@ export class LifecycleController {
       rawApi: () => this.config.httpApi.rawApi,
       auth: () => this.config.httpApi.auth,
       reload: (trigger) => this.reload(trigger),
+      log: () => this.log,
     };
   }
 }

@@ -31,6 +31,8 @@ export interface ApiContext {
   upgrade(): { generation: number; parentPid: number | null; inherited: string[] };
   rawApi(): { enabled: boolean; allowReload: boolean };
   auth(): { enabled: boolean; username: string; password: string };
+  /** the current logger (its level follows reloads) */
+  log(): import('pino').Logger;
   /** the API's reload (rpc=reload): resolves with the outcome */
   reload(trigger: string): Promise<ReloadStatus>;
 }
@@ -80,6 +82,15 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       }
     }
     return undefined;
+  });
+
+  // One access line per request, with the connection's context id.
+  app.addHook('onResponse', async (req, reply) => {
+    const conn = (req.raw.socket as { srsConnection?: { id: string } }).srsConnection;
+    ctx.log().info(
+      { cid: conn?.id, method: req.method, url: req.url, status: reply.statusCode, ms: Math.round(reply.elapsedTime * 10) / 10, remote: req.ip },
+      `${req.method} ${req.url} ${reply.statusCode}`,
+    );
   });
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, req, reply) => {
