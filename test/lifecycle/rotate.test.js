@@ -1,0 +1,56 @@
+'use strict';
+// SIGUSR1 reopen under the real logrotate, with the shipped etc/logrotate.d/srs, while a client
+// keeps hitting the API: every request's line lands exactly once across the old and new files.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const { spawnSync } = require('node:child_process');
+const h = require('../helpers/harness');
+
+test('real logrotate (create + postrotate USR1) loses and duplicates no line', async (t) => {
+  const dir = h.tmpdir('srs-rotate-');
+  const [rtmp, api] = await h.freePorts(2);
+  const log = path.join(dir, 'objs', 'srs.log');
+  const pid = path.join(dir, 'objs', 'srs.pid');
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(file, `listen ${rtmp};\ndaemon off;\npid ${pid};\nsrs_log_tank file;\nsrs_log_file ${log};\nauto_reload_for_docker off;\nhttp_api { enabled on; listen ${api}; }\n`);
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await h.waitFor('srs to listen', () => h.canConnect(api));
+
+  // the shipped logrotate config, with the prefix pointed at this test's dir, and no compression
+  // so the old file can be read back
+  const shipped = fs.readFileSync(path.join(h.ROOT, 'etc', 'logrotate.d', 'srs'), 'utf8');
+  const conf = path.join(dir, 'logrotate.conf');
+  fs.writeFileSync(conf, shipped.replaceAll('/usr/local/srs', dir).replace(/^\s*(delay)?compress$/gm, '').replace(/create 0644 root root/, 'create 0644'));
+
+  let n = 0;
+  let running = true;
+  const client = (async () => {
+    while (running) {
+      await h.request(api, `/api/v1/versions?n=${n}`);
+      n++;
+    }
+  })();
+  await h.waitFor('some requests logged before the rotation', () => fs.existsSync(log) && /n=20 /.test(fs.readFileSync(log, 'utf8')));
+  const r = spawnSync('logrotate', ['-f', '-s', path.join(dir, 'logrotate.state'), conf], { encoding: 'utf8' });
+  assert.equal(r.status, 0, r.stderr);
+  assert.ok(fs.existsSync(`${log}.1`), 'the old log was renamed');
+  await h.waitFor('the reopen to be logged in the new file', () => fs.existsSync(log) && /log file reopened/.test(fs.readFileSync(log, 'utf8')));
+  const nAtReopen = n;
+  await h.waitFor('requests after the reopen', () => n > nAtReopen + 20);
+  running = false;
+  await client;
+  const last = n - 1;
+  await h.waitFor(`the line of the last request n=${last}`, () => new RegExp(`n=${last} `).test(fs.readFileSync(log, 'utf8')));
+
+  const oldText = fs.readFileSync(`${log}.1`, 'utf8');
+  const newText = fs.readFileSync(log, 'utf8');
+  const seen = new Map();
+  for (const m of (oldText + newText).matchAll(/GET \/api\/v1\/versions\?n=(\d+) 200/g)) seen.set(m[1], (seen.get(m[1]) ?? 0) + 1);
+  for (let i = 0; i <= last; i++) assert.equal(seen.get(String(i)), 1, `request n=${i} logged ${seen.get(String(i)) ?? 0} times`);
+  assert.match(oldText, /n=0 /, 'old lines stay in the rotated file');
+  assert.match(newText, new RegExp(`n=${last} `), 'new lines land in the new file');
+  assert.doesNotMatch(oldText, /log file reopened/);
+});

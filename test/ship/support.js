@@ -1,0 +1,93 @@
+'use strict';
+// Helpers for the shipping tests (test/ship/*.test.js): `make install` into a temp prefix, run
+// commands with deadlines, read the installed server's pid file. Not a test file itself.
+const { spawn } = require('node:child_process');
+const fs = require('node:fs');
+const path = require('node:path');
+const { ROOT, track, killPid, pidGone } = require('../helpers/harness');
+
+/** Run a command to completion, asynchronously, killed at the deadline. */
+function run(cmd, args, { cwd = ROOT, env = {}, timeoutMs = 60000 } = {}) {
+  return new Promise((resolve) => {
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    track(child.pid);
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c) => (stdout += c));
+    child.stderr.on('data', (c) => (stderr += c));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('exit', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, output: stdout + stderr, timedOut: signal === 'SIGKILL' });
+    });
+  });
+}
+
+/** `make install` with PREFIX (and DESTDIR); throws with make's output when it fails. */
+async function makeInstall({ prefix, destdir = '' }) {
+  const r = await run('make', ['install', `PREFIX=${prefix}`, `DESTDIR=${destdir}`], { timeoutMs: 180000 });
+  if (r.code !== 0) throw new Error(`make install failed (${r.code}):\n${r.output.slice(-4000)}`);
+  return r;
+}
+
+/** The pid in a pid file, or null. */
+function readPid(file) {
+  try {
+    const n = Number.parseInt(fs.readFileSync(file, 'utf8').trim(), 10);
+    return Number.isInteger(n) && n > 0 ? n : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Every file (not directory) under dir, relative, sorted. */
+function filesUnder(dir) {
+  const out = [];
+  (function walk(d) {
+    let entries;
+    try {
+      entries = fs.readdirSync(d, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    for (const e of entries) {
+      const p = path.join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out.push(path.relative(dir, p));
+    }
+  })(dir);
+  return out.sort();
+}
+
+/** Kill a pid and wait (bounded) until it is gone or a zombie. */
+async function killAndWait(pid, signal = 'SIGKILL', timeoutMs = 5000) {
+  if (!pid) return;
+  killPid(pid, signal);
+  const deadline = Date.now() + timeoutMs;
+  while (!pidGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
+}
+
+/** The pids whose parent is ppid (from /proc). */
+function childrenOf(ppid) {
+  const kids = [];
+  for (const name of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      if (Number(fields[1]) === ppid) kids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return kids;
+}
+
+/** ppid, then its descendants, depth first (for cleanup of a supervisor tree). */
+function descendants(pid) {
+  const all = [];
+  for (const kid of childrenOf(pid)) all.push(...descendants(kid), kid);
+  return all;
+}
+
+module.exports = { run, makeInstall, readPid, filesUnder, killAndWait, childrenOf, descendants };
