@@ -11,6 +11,7 @@ import { LifecycleController, describeStartError } from './lifecycle/controller'
 import { SystemdNotifier } from './lifecycle/notify';
 import { SrsLog } from './server/log';
 import { runSignalCommand } from './lifecycle/control-client';
+import { inheritedFromEnv, clearUpgradeEnv } from './lifecycle/upgrade';
 
 export const VERSION: string = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -40,6 +41,9 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     return fail(e);
   };
 
+  const inherited = inheritedFromEnv(process.env);
+  clearUpgradeEnv(process.env);
+  const launchCwd = process.cwd();
   let cwd = process.cwd();
   const loadOptions = loadOptionsFor(cmd, cwd);
   let loaded: LoadedConfig;
@@ -59,7 +63,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
   }
 
   const container = detectContainer(fsProbe('/', process.env, process.pid), { inDockerDirective: config.inDocker });
-  const decision = decideDaemon({ config, container, env: process.env, pid: process.pid });
+  const decision = decideDaemon({ config, container, env: process.env, pid: process.pid, upgradedFrom: inherited.parentPid });
   const logFile = path.resolve(cwd, config.logFile);
 
   if (decision.daemon && !readiness.isDaemon) {
@@ -114,6 +118,8 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     readiness,
     notifier: new SystemdNotifier(process.env),
     startedAt,
+    launchCwd,
+    inherited,
     exit: (code) => process.exit(code),
   });
   try {

@@ -79,7 +79,8 @@ export async function runSignalCommand(
       return 4; // LSB: status unknown
     }
     if (e instanceof SrsError) {
-      complain(e.message);
+      // Nothing was signalled: a running server keeps the config it has (nginx -s reload alike).
+      complain(cmd.verb === 'reload' && e.exitCode === ExitCode.CONFIG ? `reload refused, the running config stays: ${e.message}` : e.message);
       return e.exitCode;
     }
     throw e;

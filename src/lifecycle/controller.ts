@@ -19,6 +19,14 @@ import type { ContainerVerdict } from './container';
 import { SystemdNotifier } from './notify';
 import { planReload, reloadStatusPath } from './reload';
 import { ConfigWatcher } from './watch';
+import { launchUpgrade, type InheritedSockets } from './upgrade';
+
+/**
+ * A keep-alive socket idle this long is closed by the drain. Not zero: a client that has just
+ * received a response may have its next request on the wire, and closing under it is a reset.
+ */
+export const IDLE_HTTP_GRACE_MS = 200;
+export const IDLE_HTTP_SWEEP_MS = 100;
 
 export interface ControllerOptions {
   version: string;
@@ -32,6 +40,10 @@ export interface ControllerOptions {
   readiness: ReadinessReporter;
   notifier: SystemdNotifier;
   startedAt: number;
+  /** the working directory srs was started in (before work_dir): the upgrade re-runs argv there */
+  launchCwd: string;
+  /** what a previous process handed over (zero-downtime upgrade) */
+  inherited: InheritedSockets;
   /** exit the process (injectable for tests of the controller in-process) */
   exit: (code: number) => void;
 }
@@ -52,6 +64,9 @@ export class LifecycleController {
   private reloading: Promise<ReloadStatus> | null = null;
   private reloadAgain: string | null = null;
   private asprocessTimer: NodeJS.Timeout | null = null;
+  private upgrading = false;
+  private idleSweeper: NodeJS.Timeout | null = null;
+  private inheritedListeners: string[] = [];
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -68,6 +83,7 @@ export class LifecycleController {
       metrics: this.metrics,
       log: () => this.log,
       api: this.apiContext(),
+      inheritedFds: opts.inherited.fds,
     });
     this.grace = new GracefulQuit(realClock, {
       stopBeingReady: () => {
@@ -76,7 +92,10 @@ export class LifecycleController {
       },
       closeListeners: () => {
         void this.listeners.closeAll();
-        this.registry.closeIdleHttp();
+        this.registry.closeIdleHttp(IDLE_HTTP_GRACE_MS);
+        // keep sweeping: a keep-alive socket that goes idle later leaves too
+        this.idleSweeper = setInterval(() => this.registry.closeIdleHttp(IDLE_HTTP_GRACE_MS), IDLE_HTTP_SWEEP_MS);
+        this.idleSweeper.unref();
       },
       openConnections: () => this.registry.size,
       log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
@@ -105,7 +124,23 @@ export class LifecycleController {
       this.log.warn({ pid_file: this.config.pid, stale_pid: this.pidFile.stalePid }, 'took over a stale pid file: its process is gone');
     }
     const { opened } = await this.listeners.apply(this.config);
-    for (const spec of opened) this.log.info({ listener: spec.role, address: endpoint(spec.address) }, `listen at ${endpoint(spec.address)} (${spec.role})`);
+    const parent = this.opts.inherited.parentPid;
+    for (const spec of opened) {
+      const how = spec.inherited ? `, inherited from pid ${parent ?? '?'}` : '';
+      this.log.info({ listener: spec.role, address: endpoint(spec.address), inherited: spec.inherited }, `listen at ${endpoint(spec.address)} (${spec.role}${how})`);
+      if (spec.inherited) this.inheritedListeners.push(`${spec.role} ${endpoint(spec.address)}`);
+    }
+    // sockets handed over that this config no longer wants
+    for (const [key, fd] of this.opts.inherited.fds) {
+      this.log.info({ key }, `closing inherited socket ${key}: the config no longer listens there`);
+      try {
+        fs.closeSync(fd);
+      } catch {
+        // not open: nothing to close
+      }
+    }
+    this.opts.inherited.fds.clear();
+    if (parent) this.log.info({ parent, generation: this.opts.inherited.generation }, `upgrade: generation ${this.opts.inherited.generation}, took over from pid ${parent}`);
     this.applyWatcher();
     this.watchParent();
     this.ready = true;
@@ -144,9 +179,64 @@ export class LifecycleController {
         this.fastQuit(signal);
         return;
       case 'upgrade':
-        this.log.warn({ signal }, 'zero-downtime upgrade is not implemented yet: ignored');
+        void this.upgrade(signal);
         return;
     }
+  }
+
+  /**
+   * SIGUSR2: start the installed srs with our listening sockets; once it is ready, it owns the pid
+   * file and we drain and leave. If it fails, we keep serving and take the pid file back.
+   */
+  async upgrade(trigger: string): Promise<void> {
+    if (this.quitting || this.upgrading || !this.pidFile) {
+      this.log.warn({ trigger }, `upgrade ignored: ${this.quitting ? 'quitting' : this.upgrading ? 'an upgrade is already under way' : 'not started'}`);
+      return;
+    }
+    this.upgrading = true;
+    const pidPath = this.pidPath();
+    const oldbin = `${pidPath}.oldbin`;
+    const sockets = this.listeners.listeningSockets();
+    const generation = this.opts.inherited.generation + 1;
+    const startedAt = Date.now();
+    this.log.info({ trigger, sockets: sockets.map((s) => s.key), generation }, `upgrade: starting a new srs with ${sockets.length} listening sockets`);
+    try {
+      this.pidFile.moveTo(oldbin);
+    } catch (e) {
+      this.upgrading = false;
+      this.log.error({ err: e }, `upgrade failed: cannot move the pid file to ${oldbin}`);
+      return;
+    }
+    const outcome = await launchUpgrade({ argv: process.argv.slice(1), env: process.env, cwd: this.opts.launchCwd, sockets, generation });
+    const record = (ok: boolean, message: string): void => {
+      const file = `${pidPath}.upgrade`;
+      try {
+        fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ok, message, old_pid: process.pid, new_pid: outcome.pid, started_at: startedAt, at: Date.now() }) + '\n');
+        fs.renameSync(`${file}.tmp`, file);
+      } catch (e) {
+        this.log.warn({ err: e }, 'could not write the upgrade status file');
+      }
+    };
+    if (!outcome.ok) {
+      try {
+        this.pidFile.moveTo(pidPath);
+        this.pidFile.writePid(process.pid);
+      } catch (e) {
+        this.log.error({ err: e }, `upgrade: cannot take the pid file back from ${oldbin}`);
+      }
+      this.upgrading = false;
+      this.log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
+      record(false, outcome.message);
+      return;
+    }
+    this.log.info({ new_pid: outcome.pid, generation, handover_ms: Date.now() - startedAt }, `upgrade: pid ${outcome.pid} (generation ${generation}) is ready; this process stops accepting and drains`);
+    record(true, outcome.message);
+    // systemd follows the new main process (the unit needs NotifyAccess=all)
+    this.opts.notifier.notify([`MAINPID=${outcome.pid}`]);
+    this.quitting = true;
+    this.watcher.stop();
+    // nobody needs to find us gone: the new process already answers, so no grace_start_wait
+    this.grace.start({ startWaitMs: 0, finalWaitMs: this.config.graceFinalWait, maxWaitMs: this.config.graceMaxWait }, `upgrade handed over to pid ${outcome.pid}`);
   }
 
   reopen(trigger: string): void {
@@ -187,6 +277,7 @@ export class LifecycleController {
   private finish(code: number, msg: string, outcome: GraceOutcome): void {
     this.watcher.stop();
     if (this.asprocessTimer) clearInterval(this.asprocessTimer);
+    if (this.idleSweeper) clearInterval(this.idleSweeper);
     this.log.info({ outcome, uptime_ms: Date.now() - this.opts.startedAt }, `${msg}, bye`);
     this.pidFile?.release();
     this.opts.log.flush();
@@ -319,7 +410,7 @@ export class LifecycleController {
       daemonDecision: () => ({ daemon: this.opts.decision.daemon, reason: this.opts.decision.reason, container: this.opts.container.inContainer ? `${this.opts.container.sign}: ${this.opts.container.detail}` : this.opts.container.detail }),
       lastReload: () => this.lastReload,
       isReady: () => this.ready,
-      upgrade: () => ({ generation: 1, parentPid: null, inherited: [] }),
+      upgrade: () => ({ generation: this.opts.inherited.generation, parentPid: this.opts.inherited.parentPid, inherited: this.inheritedListeners }),
       rawApi: () => this.config.httpApi.rawApi,
       auth: () => this.config.httpApi.auth,
       reload: (trigger) => this.reload(trigger),

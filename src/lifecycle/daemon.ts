@@ -23,10 +23,13 @@ export interface DecisionInputs {
   container: ContainerVerdict;
   env: Record<string, string | undefined>;
   pid: number;
+  /** the pid whose upgrade (SIGUSR2) started us, if any */
+  upgradedFrom?: number | null;
 }
 
 /** Pure: whether to go to the background, and the reason the start-up log line gives. */
-export function decideDaemon({ config, container, env, pid }: DecisionInputs): DaemonDecision {
+export function decideDaemon({ config, container, env, pid, upgradedFrom }: DecisionInputs): DaemonDecision {
+  if (upgradedFrom) return { daemon: false, reason: `started by the upgrade of pid ${upgradedFrom}: takes its place, no fork` };
   if (env[READY_FD_ENV] !== undefined) return { daemon: true, reason: 'running as the daemon started by srs' };
   if (!config.daemon) return { daemon: false, reason: 'daemon off' };
   if (env.NOTIFY_SOCKET) return { daemon: false, reason: 'NOTIFY_SOCKET is set: systemd (Type=notify) supervises this process' };

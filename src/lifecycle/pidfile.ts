@@ -7,7 +7,10 @@ import { SrsError, errnoCode } from '../errors';
 import { native } from '../native';
 
 export interface PidFileLock {
+  /** where the file is now (an upgrade moves it to `.oldbin` and maybe back) */
   readonly path: string;
+  /** rename the locked file; the lock is on the inode, so it moves with it */
+  moveTo(newPath: string): void;
   readonly fd: number;
   /** the pid the file named before we took it over, when it was stale */
   readonly stalePid: number | null;
@@ -80,17 +83,25 @@ export function acquirePidFile(file: string, pid: number = process.pid): PidFile
   };
   writePid(pid);
   let open = true;
+  let current = file;
   return {
-    path: file,
+    get path() {
+      return current;
+    },
+    moveTo(newPath: string) {
+      fs.renameSync(current, newPath);
+      current = newPath;
+    },
     fd,
     stalePid,
     writePid,
     release() {
       if (!open) return;
       open = false;
-      // unlink while still holding the lock, so no other process can lock a file we then remove
+      // unlink while still holding the lock, so no other process can lock a file we then remove;
+      // and only if it still names us (after an upgrade the new process owns srs.pid)
       try {
-        if (readPid(file) === pid) fs.unlinkSync(file);
+        if (readPid(current) === pid) fs.unlinkSync(current);
       } catch {
         // already gone: fine
       }

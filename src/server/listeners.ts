@@ -142,12 +142,13 @@ export class ListenerSet {
         (socket as net.Socket & { srsConnection?: unknown }).srsConnection = admitted.connection;
       });
       server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-        const conn = (req.socket as net.Socket & { srsConnection?: { inFlight: number } }).srsConnection;
+        const conn = (req.socket as net.Socket & { srsConnection?: { inFlight: number; idleSince: number } }).srsConnection;
         if (!conn) return;
         conn.inFlight++;
         res.once('close', () => {
           conn.inFlight--;
-          // a keep-alive socket that has just gone idle during a drain leaves now
+          conn.idleSince = Date.now();
+          // during a drain the response said `Connection: close`: the socket leaves once it is sent
           if (registry.isDraining && conn.inFlight === 0) req.socket.destroySoon();
         });
       });
@@ -165,7 +166,7 @@ export class ListenerSet {
    * the config no longer has. Open connections are never touched: closing a server only stops
    * accepting.
    */
-  async apply(cfg: SrsConfig): Promise<{ opened: ListenerSpec[]; closed: ListenerSpec[] }> {
+  async apply(cfg: SrsConfig): Promise<{ opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[] }> {
     const wanted = listenerSpecs(cfg);
     const wantedKeys = new Set(wanted.map((s) => s.key));
     const opened: Listener[] = [];
@@ -195,7 +196,17 @@ export class ListenerSet {
         void closeServer(l.server);
       }
     }
-    return { opened: opened.map((l) => l.spec), closed };
+    return { opened: opened.map((l) => ({ ...l.spec, inherited: l.inherited })), closed };
+  }
+
+  /** The listening sockets' fds by endpoint key, for an upgrade to hand over. */
+  listeningSockets(): Array<{ key: string; fd: number }> {
+    const out: Array<{ key: string; fd: number }> = [];
+    for (const l of this.active.values()) {
+      const fd = (l.server as net.Server & { _handle?: { fd?: number } })._handle?.fd;
+      if (typeof fd === 'number' && fd > 2) out.push({ key: endpointKey(l.spec), fd });
+    }
+    return out;
   }
 
   /** Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll). */
@@ -214,9 +225,10 @@ export function endpointKey(spec: ListenerSpec): string {
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => {
     if (!server.listening) return resolve();
-    // resolves once the socket stops accepting; node's callback waits for every connection, which
-    // is the drain's business, not ours
-    server.close();
+    // Stop accepting, nothing more: http.Server#close would also close idle keep-alive sockets
+    // at once, under a client that may be sending its next request (the drain does that with a
+    // grace instead). The callback would wait for every connection, which is the drain's business.
+    net.Server.prototype.close.call(server);
     resolve();
   });
 }

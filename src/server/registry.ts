@@ -15,6 +15,8 @@ export interface Connection {
   readonly socket: Socket;
   /** HTTP requests started on this socket and not yet answered; an HTTP socket at 0 is idle. */
   inFlight: number;
+  /** when the socket last became idle (accepted, or its last response finished) */
+  idleSince: number;
 }
 
 export interface ListenerCounters {
@@ -87,6 +89,7 @@ export class ConnectionRegistry extends EventEmitter {
       since: this.now(),
       socket,
       inFlight: 0,
+      idleSince: this.now(),
     };
     this.open.set(connection.id, connection);
     socket.once('close', () => {
@@ -111,11 +114,16 @@ export class ConnectionRegistry extends EventEmitter {
     return Object.fromEntries([...this.counters.entries()].map(([k, v]) => [k, { ...v }]));
   }
 
-  /** Close HTTP sockets with no request in flight (keep-alive idlers); media sessions stay. */
-  closeIdleHttp(): number {
+  /**
+   * Close HTTP sockets with no request in flight for at least `minIdleMs` (keep-alive idlers);
+   * media sessions stay. A socket that just answered is left a moment: its client may already
+   * have sent the next request, which then gets `Connection: close` instead of a reset.
+   */
+  closeIdleHttp(minIdleMs = 0): number {
+    const now = this.now();
     let n = 0;
     for (const c of this.open.values()) {
-      if (c.kind === 'http' && c.inFlight === 0) {
+      if (c.kind === 'http' && c.inFlight === 0 && now - c.idleSince >= minIdleMs) {
         c.socket.destroy();
         n++;
       }

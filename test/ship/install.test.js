@@ -87,6 +87,7 @@ srs_log_tank file;
 srs_log_file ./objs/srs.log;
 grace_start_wait 100;
 grace_final_wait 100;
+auto_reload_for_docker off;
 ${extra}
 http_api { enabled on; listen ${api}; }
 vhost __defaultVhost__ { }
@@ -138,11 +139,23 @@ vhost __defaultVhost__ { }
       assert.equal(ok.code, 0, ok.output);
       assert.match(ok.stdout, new RegExp(`reloaded pid ${pid}: applied .*max_connections`));
 
+      // A file that does not parse: refused before any signal.
       fs.writeFileSync(conf, `${configText('max_connections 500;')}\nlisten ${rtmp}\n`);
       const bad = await init(['reload']);
       assert.equal(bad.code, 6, bad.output);
-      assert.match(bad.stderr, new RegExp(`reload refused, pid ${pid} keeps its running config: .*test\\.conf:\\d+`));
-      assert.equal((await request(api, '/healthz')).status, 200, 'still serving');
+      assert.match(bad.stderr, /reload refused, the running config stays: .*test\.conf:\d+/);
+      // A valid file the server cannot apply (its new API port is taken): refused by the server.
+      const blocker = net.createServer().listen(0, '127.0.0.1');
+      await new Promise((resolve) => blocker.once('listening', resolve));
+      try {
+        fs.writeFileSync(conf, configText('max_connections 500;').replace(`listen ${api};`, `listen 127.0.0.1:${blocker.address().port};`));
+        const refused = await init(['reload']);
+        assert.equal(refused.code, 6, refused.output);
+        assert.match(refused.stderr, new RegExp(`reload refused, pid ${pid} keeps its running config: .*EADDRINUSE`));
+      } finally {
+        blocker.close();
+      }
+      assert.equal((await request(api, '/healthz')).status, 200, 'still serving on the old API port');
       assert.equal(readPid(pidFile), pid);
       fs.writeFileSync(conf, configText());
     });
@@ -224,15 +237,16 @@ vhost __defaultVhost__ { }
       for (const action of ['reload', 'rotate']) {
         const r = await init([action]);
         assert.equal(r.code, 7, `${action}: ${r.output}`);
-        assert.match(r.stdout, /not running/);
+        assert.match(r.stderr, /not running: no pid file/);
       }
       fs.writeFileSync(conf, `listen ${rtmp}\n`);
       const r = await init(['start']);
       assert.equal(r.code, 6, r.output);
       assert.match(r.stderr, /test\.conf:1/);
       const s = await init(['status']);
-      assert.equal(s.code, 3, s.output);
+      assert.equal(s.code, 4, `status cannot find the pid file in an unreadable config: ${s.output}`);
       fs.writeFileSync(conf, configText());
+      assert.equal((await init(['status'])).code, 3);
     });
 
     await t.test('the installed unit passes systemd-analyze verify silently', async () => {

@@ -1,0 +1,108 @@
+// Zero-downtime upgrade (design.md 7, nginx's SIGUSR2): the running srs starts the installed
+// launcher again with its listening sockets inherited as fds (never SO_REUSEPORT, which resets the
+// connections still queued on a socket that closes: the socket here stays open across the
+// handover, only its owner changes). The new process reports ready on a pipe; only then does the
+// old one close its copies and drain.
+import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
+import { READY_FD_ENV } from './daemon';
+
+export const INHERITED_ENV = 'SRS_INHERITED_FDS';
+export const PARENT_ENV = 'SRS_UPGRADE_PARENT';
+export const GENERATION_ENV = 'SRS_GENERATION';
+export const UPGRADE_READY_TIMEOUT_MS = 30_000;
+
+export interface InheritedSockets {
+  /** listening fds by endpoint key (`rtmp@0.0.0.0:1935`, `http@0.0.0.0:1985`) */
+  fds: Map<string, number>;
+  parentPid: number | null;
+  generation: number;
+}
+
+/** Pure: what the previous process handed over, from the environment. */
+export function inheritedFromEnv(env: Record<string, string | undefined>): InheritedSockets {
+  const fds = new Map<string, number>();
+  for (const part of (env[INHERITED_ENV] ?? '').split(',')) {
+    const i = part.lastIndexOf('=');
+    if (i <= 0) continue;
+    const fd = Number(part.slice(i + 1));
+    if (Number.isInteger(fd) && fd > 2) fds.set(part.slice(0, i), fd);
+  }
+  const parent = Number(env[PARENT_ENV]);
+  const generation = Number(env[GENERATION_ENV]);
+  return {
+    fds,
+    parentPid: Number.isInteger(parent) && parent > 0 ? parent : null,
+    generation: Number.isInteger(generation) && generation > 0 ? generation : 1,
+  };
+}
+
+/** Our children must not think they were handed sockets. */
+export function clearUpgradeEnv(env: Record<string, string | undefined>): void {
+  delete env[INHERITED_ENV];
+  delete env[PARENT_ENV];
+  delete env[GENERATION_ENV];
+}
+
+export interface UpgradeOutcome {
+  ok: boolean;
+  pid: number | null;
+  /** the new process's READY summary, or why it failed */
+  message: string;
+}
+
+/**
+ * Start the new process with the listening fds at 4.., the readiness pipe at 3, and wait for its
+ * word. On failure the new process is killed if it is still there.
+ */
+export function launchUpgrade(opts: {
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  sockets: Array<{ key: string; fd: number }>;
+  generation: number;
+  timeoutMs?: number;
+}): Promise<UpgradeOutcome> {
+  const READY_AT = 3;
+  const mapping = opts.sockets.map((s, i) => `${s.key}=${READY_AT + 1 + i}`).join(',');
+  const env: Record<string, string | undefined> = {
+    ...opts.env,
+    [INHERITED_ENV]: mapping,
+    [PARENT_ENV]: String(process.pid),
+    [GENERATION_ENV]: String(opts.generation),
+    [READY_FD_ENV]: String(READY_AT),
+  };
+  const child = spawn(process.execPath, [...process.execArgv, ...opts.argv], {
+    cwd: opts.cwd,
+    env: env as NodeJS.ProcessEnv,
+    stdio: ['ignore', 'inherit', 'inherit', 'pipe', ...opts.sockets.map((s) => s.fd)],
+  });
+  const timeoutMs = opts.timeoutMs ?? UPGRADE_READY_TIMEOUT_MS;
+  return new Promise((resolve) => {
+    let text = '';
+    let settled = false;
+    const settle = (o: UpgradeOutcome): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      if (!o.ok && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+      // the new process outlives us: nothing of ours may keep it, or us, tied
+      child.unref();
+      (child.stdio[3] as Readable | null)?.destroy();
+      resolve(o);
+    };
+    const timer = setTimeout(() => settle({ ok: false, pid: child.pid ?? null, message: `the new process did not report ready within ${timeoutMs / 1000}s: killed it` }), timeoutMs);
+    child.once('error', (e) => settle({ ok: false, pid: null, message: `cannot start the new process: ${e.message}` }));
+    child.once('exit', (code, signal) => settle({ ok: false, pid: child.pid ?? null, message: `the new process exited (${signal ?? `code ${code}`}) before it was ready${text ? `: ${text.trim()}` : ''}` }));
+    const pipe = child.stdio[3] as Readable | null;
+    pipe?.on('data', (c: Buffer) => {
+      text += c.toString('utf8');
+      for (const line of text.split('\n')) {
+        if (line.startsWith('READY ')) return settle({ ok: true, pid: child.pid ?? null, message: line.slice(6) });
+        const m = /^ERROR \d+ (.*)$/.exec(line);
+        if (m) return settle({ ok: false, pid: child.pid ?? null, message: m[1]! });
+      }
+    });
+    pipe?.on('error', () => undefined);
+  });
+}

@@ -1,0 +1,223 @@
+'use strict';
+// Zero-downtime upgrade (SIGUSR2) on the real daemon, under load.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const net = require('node:net');
+const http = require('node:http');
+const path = require('node:path');
+const h = require('../helpers/harness');
+
+async function startDaemon(t, { finalWait = 200 } = {}) {
+  const dir = h.tmpdir('srs-upgrade-');
+  const [rtmp, api, files] = await h.freePorts(3);
+  const file = path.join(dir, 'srs.conf');
+  const text = (extra = '') => `listen ${rtmp};
+daemon on;
+disable_daemon_for_docker off;
+auto_reload_for_docker off;
+pid ${path.join(dir, 'srs.pid')};
+srs_log_tank file;
+srs_log_file ${path.join(dir, 'srs.log')};
+grace_final_wait ${finalWait};
+max_connections 5000;
+http_api { enabled on; listen ${api}; }
+http_server { enabled on; listen ${files}; dir ${path.join(h.ROOT, 'html')}; }
+${extra}
+`;
+  fs.writeFileSync(file, text());
+  const r = await h.runSrsAsync(['-c', file], { cwd: dir });
+  assert.equal(r.code, 0, r.output);
+  const pidFile = path.join(dir, 'srs.pid');
+  const pids = new Set();
+  const current = () => {
+    const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
+    h.track(pid);
+    pids.add(pid);
+    return pid;
+  };
+  current();
+  t.after(() => pids.forEach((p) => h.killPid(p)));
+  return { dir, file, rtmp, api, files, pidFile, current, pids, log: path.join(dir, 'srs.log'), text };
+}
+
+/** SIGUSR2, then wait until a new pid holds srs.pid and answers the API. */
+async function upgrade(s) {
+  const old = s.current();
+  const t0 = Date.now();
+  process.kill(old, 'SIGUSR2');
+  const next = await h.waitFor(`a new pid in ${s.pidFile} after SIGUSR2 to ${old}`, () => {
+    try {
+      const p = Number(fs.readFileSync(s.pidFile, 'utf8').trim());
+      return p && p !== old ? p : null;
+    } catch {
+      return null;
+    }
+  });
+  h.track(next);
+  s.pids.add(next);
+  return { old, next, ms: Date.now() - t0 };
+}
+
+/** Closed-loop clients, each a new connection per request, counting every failure. */
+function load(ports, concurrency) {
+  const stats = { ok: 0, failed: 0, errors: [] };
+  let running = true;
+  const one = (port) =>
+    new Promise((resolve) => {
+      const req = http.get({ host: '127.0.0.1', port, path: port === ports[0] ? '/api/v1/versions' : '/index.html', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => {
+          if (res.statusCode === 200) stats.ok++;
+          else {
+            stats.failed++;
+            stats.errors.push(`HTTP ${res.statusCode}`);
+          }
+          resolve();
+        });
+        res.on('error', (e) => {
+          stats.failed++;
+          stats.errors.push(e.code ?? e.message);
+          resolve();
+        });
+      });
+      req.on('error', (e) => {
+        stats.failed++;
+        stats.errors.push(e.code ?? e.message);
+        resolve();
+      });
+    });
+  const loops = [];
+  for (let i = 0; i < concurrency; i++) {
+    loops.push(
+      (async () => {
+        let n = 0;
+        while (running) await one(ports[n++ % ports.length]);
+      })(),
+    );
+  }
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
+}
+
+/** Raw TCP connects + an RTMP handshake each, as fast as possible: some are always in the accept queue. */
+function connectStorm(port) {
+  const stats = { ok: 0, failed: 0, errors: [] };
+  let running = true;
+  const one = () =>
+    new Promise((resolve) => {
+      const sock = net.connect({ port, host: '127.0.0.1' });
+      let n = 0;
+      const fail = (why) => {
+        stats.failed++;
+        stats.errors.push(why);
+        sock.destroy();
+        resolve();
+      };
+      sock.on('connect', () => sock.write(Buffer.alloc(1537, 3)));
+      sock.on('data', (d) => {
+        n += d.length;
+        if (n >= 3073) {
+          stats.ok++;
+          sock.destroy();
+          resolve();
+        }
+      });
+      sock.on('error', (e) => fail(e.code ?? e.message));
+      sock.on('close', () => n < 3073 && fail(`closed after ${n} bytes`));
+    });
+  const loops = [];
+  for (let i = 0; i < 8; i++) loops.push((async () => { while (running) await one(); })());
+  return {
+    stats,
+    async stop() {
+      running = false;
+      await Promise.all(loops);
+      return stats;
+    },
+  };
+}
+
+test('three upgrades in a row under load: no failed request, no reset, only the last process left', async (t) => {
+  const s = await startDaemon(t);
+  const l = load([s.api, s.files], 16);
+  const storm = connectStorm(s.rtmp);
+  await h.waitFor('some load before the first upgrade', () => l.stats.ok > 200);
+  const chain = [];
+  for (let i = 0; i < 3; i++) {
+    const { old, next } = await upgrade(s);
+    chain.push(old);
+    await h.waitFor(`old pid ${old} to drain and exit`, () => h.pidGone(old), 15000);
+    const before = l.stats.ok;
+    await h.waitFor('requests served by the new process', () => l.stats.ok > before + 100);
+    const r = await h.request(s.api, '/api/v1/summaries');
+    assert.equal(r.json.data.self.pid, next);
+    assert.equal(r.json.data.self.generation, i + 2);
+    assert.equal(r.json.data.self.parent_pid, old);
+    assert.deepEqual(r.json.data.self.inherited_listeners.sort(), [`http_api 0.0.0.0:${s.api}`, `http_server 0.0.0.0:${s.files}`, `rtmp 0.0.0.0:${s.rtmp}`].sort());
+  }
+  const stats = await l.stop();
+  const st = await storm.stop();
+  assert.equal(stats.failed, 0, `failed requests: ${stats.failed} (${[...new Set(stats.errors)].join(', ')}) of ${stats.ok + stats.failed}`);
+  assert.equal(st.failed, 0, `failed media connects/handshakes: ${st.failed} (${[...new Set(st.errors)].join(', ')}) of ${st.ok + st.failed}`);
+  assert.ok(stats.ok > 500 && st.ok > 100, `load ran (${stats.ok} requests, ${st.ok} handshakes)`);
+  for (const pid of chain) assert.ok(h.pidGone(pid), `old pid ${pid} is gone`);
+  const last = s.current();
+  assert.equal(h.pidGone(last), false);
+  assert.equal(fs.existsSync(`${s.pidFile}.oldbin`), false, 'no .oldbin left');
+  const log = fs.readFileSync(s.log, 'utf8');
+  assert.match(log, /upgrade: pid \d+ \(generation 4\) is ready; this process stops accepting and drains/);
+  h.killPid(last, 'SIGTERM');
+  await h.waitFor('the last process to exit', () => h.pidGone(last));
+});
+
+test('a media session opened before the upgrade stays on the old process until its client closes', async (t) => {
+  const s = await startDaemon(t);
+  const media = net.connect({ port: s.rtmp, host: '127.0.0.1' });
+  media.on('error', () => {});
+  await new Promise((r) => media.once('connect', r));
+  let closedByServer = false;
+  media.on('close', () => (closedByServer = true));
+  const { old, next } = await upgrade(s);
+  await h.waitFor('the new process to answer', async () => (await h.request(s.api, '/api/v1/summaries')).json?.data?.self?.pid === next);
+
+  const fresh = net.connect({ port: s.rtmp, host: '127.0.0.1' });
+  fresh.on('error', () => {});
+  t.after(() => fresh.destroy());
+  await new Promise((r) => fresh.once('connect', r));
+  const clients = await h.waitFor('the new media connection on the new process', async () => {
+    const r = await h.request(s.api, '/api/v1/clients');
+    const media = r.json.data.clients.filter((c) => c.listener === 'rtmp');
+    return media.length === 1 ? media : null;
+  });
+  assert.equal(clients[0].remote, `127.0.0.1:${fresh.localPort}`, 'the new connection landed on the new process');
+  assert.equal(h.pidGone(old), false, 'the old process waits for its media session');
+  await h.waitFor('the old process to log that it waits', () => /wait for 1 conns to quit/.test(fs.readFileSync(s.log, 'utf8')), 3000);
+  assert.equal(closedByServer, false, 'the old session is not cut');
+  media.end();
+  await h.waitFor(`old pid ${old} to exit once its last client left`, () => h.pidGone(old), 5000);
+});
+
+test('a new process that fails to start leaves the old one serving with its pid file', async (t) => {
+  const s = await startDaemon(t);
+  const pid = s.current();
+  fs.writeFileSync(s.file, s.text('srs_log_level loud;'));
+  process.kill(pid, 'SIGUSR2');
+  await h.waitFor('the failed upgrade to be logged', () => /upgrade failed, this process keeps serving: .*srs_log_level/.test(fs.readFileSync(s.log, 'utf8')), 15000);
+  assert.equal(Number(fs.readFileSync(s.pidFile, 'utf8').trim()), pid, 'the pid file is back, naming the old process');
+  assert.equal(fs.existsSync(`${s.pidFile}.oldbin`), false);
+  assert.equal((await h.request(s.api, '/healthz')).status, 200, 'still serving');
+  const status = JSON.parse(fs.readFileSync(`${s.pidFile}.upgrade`, 'utf8'));
+  assert.equal(status.ok, false);
+  // and it can still be upgraded once the config is fixed
+  fs.writeFileSync(s.file, s.text());
+  const { next } = await upgrade(s);
+  await h.waitFor(`old pid ${pid} gone after a good upgrade`, () => h.pidGone(pid), 10000);
+  h.killPid(next, 'SIGTERM');
+});
