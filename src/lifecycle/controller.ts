@@ -127,7 +127,7 @@ export class LifecycleController {
     const parent = this.opts.inherited.parentPid;
     for (const spec of opened) {
       const how = spec.inherited ? `, inherited from pid ${parent ?? '?'}` : '';
-      this.log.info({ listener: spec.role, address: endpoint(spec.address), inherited: spec.inherited }, `listen at ${endpoint(spec.address)} (${spec.role}${how})`);
+      this.log.info({ listener: spec.role, address: endpoint(spec.address), inherited: spec.inherited || undefined }, `listen at ${endpoint(spec.address)} (${spec.role}${how})`);
       if (spec.inherited) this.inheritedListeners.push(`${spec.role} ${endpoint(spec.address)}`);
     }
     // sockets handed over that this config no longer wants
@@ -244,13 +244,19 @@ export class LifecycleController {
     this.log.info({ trigger }, 'log file reopened');
   }
 
-  gracefulQuit(reason: string): void {
+  /** A quit signal: false when it only escalates (or repeats) a quit already under way. */
+  private beginQuit(): boolean {
     if (this.grace.active) {
       this.grace.escalate();
-      return;
+      return false;
     }
-    if (this.quitting) return;
+    if (this.quitting) return false;
     this.quitting = true;
+    return true;
+  }
+
+  gracefulQuit(reason: string): void {
+    if (!this.beginQuit()) return;
     this.watcher.stop();
     this.opts.notifier.stopping('graceful quit');
     this.grace.start(
@@ -260,12 +266,7 @@ export class LifecycleController {
   }
 
   fastQuit(reason: string): void {
-    if (this.grace.active) {
-      this.grace.escalate();
-      return;
-    }
-    if (this.quitting) return;
-    this.quitting = true;
+    if (!this.beginQuit()) return;
     this.ready = false;
     this.log.info({ reason, open: this.registry.size }, `${reason}: fast quit`);
     this.opts.notifier.stopping('fast quit');
@@ -319,12 +320,14 @@ export class LifecycleController {
     try {
       next = loadConfig(this.opts.loadOptions);
     } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
-      this.opts.notifier.ready('serving (reload failed, running config kept)');
-      return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
+      return this.reloadFailed(trigger, e, startedAt);
     }
     for (const w of next.warnings) if (w.code !== 'unsupported') this.log.warn({ code: w.code }, w.message);
+    if (next.envOverrides.length > 0) {
+      // SRS #3488: the environment wins over the file, on every reload too; say so rather than
+      // leave an operator wondering why an edit did nothing
+      this.log.warn({ overrides: next.envOverrides.map((o) => o.variable) }, `reload: directives set by the environment keep their environment value: ${next.envOverrides.map((o) => `${o.path} (${o.variable})`).join(', ')}`);
+    }
     const plan = planReload(this.config, next.config);
     for (const c of plan.ignored) {
       this.log.warn({ directive: c.path, running: c.from, wanted: c.to }, `reload: ${c.path} cannot change in a running process; keeping ${JSON.stringify(c.from)} (restart to apply)`);
@@ -334,10 +337,7 @@ export class LifecycleController {
       for (const s of opened) this.log.info({ listener: s.role }, `reload: listen at ${endpoint(s.address)} (${s.role})`);
       for (const s of closed) this.log.info({ listener: s.role }, `reload: stopped listening at ${endpoint(s.address)} (${s.role}); its open connections stay`);
     } catch (e) {
-      const error = e instanceof Error ? e.message : String(e);
-      this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
-      this.opts.notifier.ready('serving (reload failed, running config kept)');
-      return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
+      return this.reloadFailed(trigger, e, startedAt);
     }
     const before = this.config;
     this.config = plan.effective;
@@ -350,6 +350,14 @@ export class LifecycleController {
     this.applyWatcher();
     this.opts.notifier.ready('serving (reloaded)');
     return this.recordReload({ at: Date.now(), ok: true, trigger, error: null, applied, ignored: plan.ignored.map((c) => c.path) }, startedAt);
+  }
+
+  /** Nothing of the new config was applied: say why, and tell systemd we are serving as before. */
+  private reloadFailed(trigger: string, e: unknown, startedAt: number): ReloadStatus {
+    const error = e instanceof Error ? e.message : String(e);
+    this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
+    this.opts.notifier.ready('serving (reload failed, running config kept)');
+    return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
   }
 
   private recordReload(status: ReloadStatus, startedAt: number): ReloadStatus {

@@ -107,6 +107,9 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     const root = path.resolve(ctx.cwd, roles.files);
     if (fs.existsSync(root)) {
       await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
+    } else {
+      // SRS serves 404s in that case too; say why once instead of failing the start
+      ctx.log().warn({ dir: root }, `http_server.dir ${roles.files} does not exist (from ${ctx.cwd}): every file request will get 404`);
     }
   }
   await app.ready();

@@ -6,7 +6,7 @@ import type pino from 'pino';
 import type { ListenAddress, SrsConfig } from '../config/schema';
 import { SrsError, errnoCode } from '../errors';
 import { buildHttpApp, type ApiContext, type HttpApp } from './http';
-import type { ConnectionRegistry } from './registry';
+import type { Connection, ConnectionKind, ConnectionRegistry } from './registry';
 import { serveMediaConnection } from './media';
 import type { Metrics } from './metrics';
 
@@ -108,22 +108,29 @@ export class ListenerSet {
     return [...this.active.values()];
   }
 
+  /** Count the socket in, or refuse it (max_connections): null when refused and destroyed. */
+  private admit(socket: net.Socket, spec: ListenerSpec, kind: ConnectionKind): Connection | null {
+    const admitted = this.deps.registry.admit(socket, spec.role, kind);
+    if (!admitted.admitted) {
+      this.deps.metrics.connectionRefused(spec.role, admitted.reason);
+      socket.destroy();
+      return null;
+    }
+    this.deps.metrics.connectionAccepted(spec.role);
+    return admitted.connection;
+  }
+
   private async open(spec: ListenerSpec): Promise<Listener> {
-    const { registry, metrics } = this.deps;
+    const { registry } = this.deps;
     let server: net.Server;
     let http: HttpApp | null = null;
     if (spec.role === 'rtmp') {
       server = net.createServer({ noDelay: true });
       server.on('connection', (socket) => {
-        const admitted = registry.admit(socket, spec.role, 'media');
-        if (!admitted.admitted) {
-          metrics.connectionRefused(spec.role, admitted.reason);
-          socket.destroy();
-          return;
-        }
-        metrics.connectionAccepted(spec.role);
-        const log = this.deps.log().child({ cid: admitted.connection.id });
-        log.info({ remote: admitted.connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
+        const connection = this.admit(socket, spec, 'media');
+        if (!connection) return;
+        const log = this.deps.log().child({ cid: connection.id });
+        log.info({ remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
         serveMediaConnection(socket, log);
       });
     } else {
@@ -132,14 +139,8 @@ export class ListenerSet {
       // prependListener: runs before node's http parser attaches, so a refused socket never
       // reaches fastify.
       server.prependListener('connection', (socket: net.Socket) => {
-        const admitted = registry.admit(socket, spec.role, 'http');
-        if (!admitted.admitted) {
-          metrics.connectionRefused(spec.role, admitted.reason);
-          socket.destroy();
-          return;
-        }
-        metrics.connectionAccepted(spec.role);
-        (socket as net.Socket & { srsConnection?: unknown }).srsConnection = admitted.connection;
+        const connection = this.admit(socket, spec, 'http');
+        if (connection) (socket as net.Socket & { srsConnection?: unknown }).srsConnection = connection;
       });
       server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
         const conn = (req.socket as net.Socket & { srsConnection?: { inFlight: number; idleSince: number } }).srsConnection;

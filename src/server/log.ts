@@ -44,8 +44,11 @@ export function formatTextLine(json: string): string {
   const level = TEXT_LEVEL[Number(o.level)] ?? String(o.level);
   const cid = typeof o.cid === 'string' ? o.cid : '';
   let line = `[${formatTime(Number(o.time))}][${level}][${String(o.pid)}][${cid}] ${String(o.msg ?? '')}`;
+  const msg = String(o.msg ?? '');
   for (const [k, v] of Object.entries(o)) {
-    if (RESERVED.has(k)) continue;
+    if (RESERVED.has(k) || v === undefined) continue;
+    // a person reads the message: fields it already says are noise (JSON keeps them all)
+    if ((typeof v === 'string' || typeof v === 'number') && String(v).length > 0 && msg.includes(String(v))) continue;
     if (k === 'err' && v && typeof v === 'object') {
       const e = v as { message?: string; stack?: string };
       line += ` err=${JSON.stringify(e.message ?? '')}`;

@@ -213,3 +213,31 @@ exec chroot ${root} ${h.SRS} -c ${c.file}`;
   assert.match(fs.readFileSync(c.log, 'utf8'), /daemon: daemon on, not in a container/);
   await stopDaemon(daemon);
 });
+
+test('asprocess on: quits when the parent goes away; refused together with daemon on', async (t) => {
+  const dir = h.tmpdir('srs-asprocess-');
+  const [rtmp, api] = await h.freePorts(2);
+  const file = h.writeConfig(dir, { rtmp, api, extra: 'asprocess on;' });
+  // a parent that starts srs and then is killed
+  const parent = spawn(process.execPath, ['-e', `
+    const c = require('child_process').spawn(${JSON.stringify(h.SRS)}, ['-c', ${JSON.stringify(file)}], { stdio: ['ignore', 'inherit', 'inherit'] });
+    console.log('CHILD ' + c.pid);
+    setInterval(() => {}, 1000);
+  `], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+  h.track(parent.pid);
+  t.after(() => h.killPid(parent.pid));
+  let out = '';
+  parent.stdout.on('data', (d) => (out += d));
+  const child = Number((await h.waitFor('the child pid', () => /CHILD (\d+)/.exec(out)))[1]);
+  h.track(child);
+  await h.waitFor('srs ready under its parent', () => /ready, pid/.test(out));
+  h.killPid(parent.pid, 'SIGKILL');
+  await h.waitFor(`srs pid ${child} to quit after its parent died`, () => h.pidGone(child), 5000);
+  assert.match(out, /asprocess: parent process is gone/);
+
+  const both = path.join(dir, 'both.conf');
+  fs.writeFileSync(both, `listen ${rtmp};\ndaemon on;\nasprocess on;\n`);
+  const r = h.runSrs(['-t', '-c', both], { cwd: dir });
+  assert.equal(r.code, 3);
+  assert.match(r.stderr, /asprocess/);
+});

@@ -171,13 +171,6 @@ vhost __defaultVhost__ { }
       assert.doesNotMatch(fs.readFileSync(`${logFile}.1`, 'utf8'), /log file reopened/, 'the renamed file gets nothing new');
     });
 
-    await t.test('upgrade: sends SIGUSR2 (the server handles it)', async () => {
-      const r = await init(['upgrade']);
-      assert.equal(r.code, 0, r.output);
-      assert.match(r.stdout, new RegExp(`sent SIGUSR2 to pid ${pid}`));
-      assert.equal((await request(api, '/healthz')).status, 200);
-    });
-
     await t.test('restart: the old pid is gone, a new one serves', async () => {
       const r = await init(['restart']);
       assert.equal(r.code, 0, r.output);
@@ -233,6 +226,26 @@ vhost __defaultVhost__ { }
       assert.equal(s.code, 3, s.output);
     });
 
+    await t.test('upgrade: sends SIGUSR2; whoever holds the pid file afterwards serves, and stop ends it', async () => {
+      pid = await startDaemon();
+      pids.push(pid);
+      const r = await init(['upgrade']);
+      assert.equal(r.code, 0, r.output);
+      assert.match(r.stdout, new RegExp(`sent SIGUSR2 to pid ${pid}`));
+      // The upgrade (a later issue) hands the sockets to a new process that takes the pid file
+      // over and the old one drains; until then SIGUSR2 is logged and ignored.
+      const now = await waitFor('one server holding the pid file, the old one gone or still in charge', async () => {
+        const s = await init(['status']);
+        const p = readPid(pidFile);
+        return s.code === 0 && p && (p === pid || pidGone(pid)) ? p : null;
+      }, 20000);
+      pids.push(track(now));
+      assert.equal((await request(api, '/healthz')).status, 200);
+      const stop = await init(['stop']);
+      assert.equal(stop.code, 0, stop.output);
+      assert.equal((await init(['status'])).code, 3);
+    });
+
     await t.test('reload, rotate when not running: 7; start with a broken config: 6 and the reason', async () => {
       for (const action of ['reload', 'rotate']) {
         const r = await init([action]);
@@ -260,7 +273,9 @@ vhost __defaultVhost__ { }
       const u = await run('make', ['uninstall', `PREFIX=${prefix}`]);
       assert.equal(u.code, 0, u.output);
       const left = filesUnder(prefix);
-      assert.deepEqual(left, ['objs/srs.log', 'objs/srs.log.1', 'objs/srs.pid.reload']);
+      assert.ok(left.includes('objs/srs.log') && left.includes('objs/srs.log.1'), left.join(' '));
+      // the logs, and status files the server keeps next to its pid file (srs.pid.reload, ...)
+      for (const f of left) assert.match(f, /^objs\/srs\.(log|log\.1|pid\.[a-z]+)$/);
       for (const f of left) assert.match(u.stdout, new RegExp(`^  ${f.replace(/\./g, '\\.')}$`, 'm'));
     });
   } finally {
