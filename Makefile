@@ -23,9 +23,10 @@ MANIFEST := .install-manifest
 STAGE := objs/.install-stage-$(shell echo $$PPID)
 TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) binding.gyp
-# Files that name the install root: /usr/local/srs in the tree becomes $(PREFIX).
+# Files that name the install root: /usr/local/srs in the tree becomes $(PREFIX). (Not the
+# Kubernetes manifest and the Dockerfile: inside the image the root is /usr/local/srs.)
 PREFIXED := usr/lib/systemd/system/srs.service etc/supervisor/srs.conf etc/daemontools/srs/run \
-	etc/runit/srs/run etc/upstart/srs.conf etc/kubernetes/srs.yaml
+	etc/runit/srs/run etc/upstart/srs.conf
 
 .PHONY: all build test install uninstall clean-stage
 .DELETE_ON_ERROR:

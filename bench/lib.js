@@ -10,7 +10,8 @@ const os = require('node:os');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
 
-const ROOT = path.resolve(__dirname, '..');
+// SRS_BENCH_ROOT points the benchmarks at another built tree (e.g. an older commit to compare with).
+const ROOT = path.resolve(process.env.SRS_BENCH_ROOT || path.join(__dirname, '..'));
 const SRS = path.join(ROOT, 'objs', 'srs');
 
 const now = () => performance.now();

@@ -8,7 +8,7 @@ import { SrsError, SourceLocation } from '../errors';
 import { applyEnvOverrides, type EnvOverride } from './env';
 import { parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
 import { buildConfig, checkConfig, checkVocabulary, defaultConfig, type ConfigWarning, type SrsConfig } from './schema';
-import { parseYaml } from './yaml';
+import type * as YamlParser from './yaml';
 
 export type { ConfigWarning } from './schema';
 export type { EnvOverride } from './env';
@@ -32,6 +32,27 @@ export interface LoadedConfig {
   hash: string;
   /** the file as given, or '(environment)' */
   source: string;
+  /** filesHash of the texts this load read: the watcher's baseline */
+  filesHash: string;
+}
+
+/**
+ * A hash of the files' contents as read now (through symlinks), or as given by `read`; what the
+ * config watcher compares to decide whether anything really changed.
+ */
+export function filesHash(files: string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string {
+  const h = createHash('sha256');
+  for (const f of files) {
+    h.update(f).update('\0');
+    try {
+      h.update(read(f));
+    } catch (e) {
+      // a file caught between unlink and rename: hash the absence, the next event settles it
+      h.update(`<unreadable ${(e as NodeJS.ErrnoException).code ?? ''}>`);
+    }
+    h.update('\0');
+  }
+  return h.digest('hex');
 }
 
 export function isYamlFile(file: string): boolean {
@@ -40,7 +61,10 @@ export function isYamlFile(file: string): boolean {
 
 /** Parse a config text by its file name: YAML for .yaml/.yml, SRS's grammar otherwise. */
 export function parseConfigText(text: string, file: string, env: Record<string, string | undefined> = {}): Directive[] {
-  return isYamlFile(file) ? parseYaml(text, file, env) : parseText(text, file, env);
+  if (!isYamlFile(file)) return parseText(text, file, env);
+  // the yaml library is loaded only for YAML configs: it would add ~25 ms to every start
+  const { parseYaml } = require('./yaml') as typeof YamlParser;
+  return parseYaml(text, file, env);
 }
 
 function hashOf(files: { path: string; text: string }[], overrides: EnvOverride[]): string {
@@ -60,7 +84,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     const config = defaultConfig();
     const envOverrides = applyEnvOverrides(config, opts.env);
     checkConfig(config, undefined);
-    return { config, warnings, files: [], envOverrides, hash: hashOf([], envOverrides), source: '(environment)' };
+    return { config, warnings, files: [], envOverrides, hash: hashOf([], envOverrides), source: '(environment)', filesHash: filesHash([]) };
   }
 
   const file = opts.file;
@@ -101,5 +125,14 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   }
   checkConfig(config, start);
   const files = [...new Set(sources.map((s) => s.path))];
-  return { config, warnings, files, envOverrides, hash: hashOf(sources, envOverrides), source: file };
+  const texts = new Map(sources.map((src) => [src.path, src.text]));
+  return {
+    config,
+    warnings,
+    files,
+    envOverrides,
+    hash: hashOf(sources, envOverrides),
+    source: file,
+    filesHash: filesHash(files, (f) => texts.get(f) ?? ''),
+  };
 }

@@ -91,7 +91,7 @@ export class LifecycleController {
         this.registry.startDraining();
       },
       closeListeners: () => {
-        void this.listeners.closeAll();
+        this.listeners.closeAll();
         this.registry.closeIdleHttp(IDLE_HTTP_GRACE_MS);
         // keep sweeping: a keep-alive socket that goes idle later leaves too
         this.idleSweeper = setInterval(() => this.registry.closeIdleHttp(IDLE_HTTP_GRACE_MS), IDLE_HTTP_SWEEP_MS);
@@ -153,7 +153,7 @@ export class LifecycleController {
 
   /** start() threw: give back what it took, so the failure leaves nothing behind. */
   releaseAfterFailedStart(): void {
-    void this.listeners.closeAll();
+    this.listeners.closeAll();
     this.watcher.stop();
     this.pidFile?.release();
     this.pidFile = null;
@@ -270,7 +270,7 @@ export class LifecycleController {
     this.ready = false;
     this.log.info({ reason, open: this.registry.size }, `${reason}: fast quit`);
     this.opts.notifier.stopping('fast quit');
-    void this.listeners.closeAll();
+    this.listeners.closeAll();
     this.registry.destroyAll();
     this.finish(ExitCode.OK, 'fast quit done', 'fast');
   }
@@ -383,7 +383,7 @@ export class LifecycleController {
     }
     const wasWatching = this.watcher.watching;
     try {
-      this.watcher.update(this.loaded.files);
+      this.watcher.update(this.loaded.files, this.loaded.filesHash);
     } catch (e) {
       this.log.warn({ err: e }, 'cannot watch the config for changes');
       return;

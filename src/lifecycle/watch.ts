@@ -3,29 +3,13 @@
 // and a Kubernetes ConfigMap update only renames the `..data` symlink. Events are coalesced, not
 // dropped (mediamtx ignores a second edit within 1 s), and the owner is told only when the
 // content, read through any symlink, has really changed.
-import crypto from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import { native, type InotifyEvent, type InotifyHandle } from '../native';
+import { filesHash } from '../config/load';
 
 export const WATCH_DEBOUNCE_MS = 30;
 /** a writer that never stops writing still gets its changes applied this often */
 export const WATCH_MAX_DELAY_MS = 500;
-
-export function contentHash(files: string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string {
-  const h = crypto.createHash('sha256');
-  for (const f of files) {
-    h.update(f).update('\0');
-    try {
-      h.update(read(f));
-    } catch (e) {
-      // a file caught between unlink and rename: hash the absence, the next event settles it
-      h.update(`<unreadable ${(e as NodeJS.ErrnoException).code ?? ''}>`);
-    }
-    h.update('\0');
-  }
-  return h.digest('hex');
-}
 
 export class ConfigWatcher {
   private inotify: InotifyHandle | null = null;
@@ -44,11 +28,14 @@ export class ConfigWatcher {
     return this.inotify !== null;
   }
 
-  /** (Re)start watching these files; the current content is the baseline. */
-  watch(files: string[]): void {
+  /**
+   * (Re)start watching these files. `baseline` is the hash of what the running config was read
+   * from: a change that landed before the watch existed is caught by comparing with it now.
+   */
+  watch(files: string[], baseline: string): void {
     this.stop();
     this.files = [...files];
-    this.lastHash = contentHash(this.files);
+    this.lastHash = baseline;
     this.names = new Set(['..data']);
     const dirs = new Set<string>();
     for (const f of this.files) {
@@ -61,16 +48,17 @@ export class ConfigWatcher {
     for (const d of dirs) inotify.addWatch(d, mask);
     inotify.unref();
     this.inotify = inotify;
+    this.schedule();
   }
 
-  /** After a reload, the set of included files may differ. */
-  update(files: string[]): void {
+  /** After a reload: the set of included files may differ, and the baseline is what it read. */
+  update(files: string[], baseline: string): void {
     const same = files.length === this.files.length && files.every((f, i) => f === this.files[i]);
-    if (this.inotify && same) {
-      this.lastHash = contentHash(this.files);
-      return;
-    }
-    this.watch(files);
+    if (!this.inotify || !same) return this.watch(files, baseline);
+    this.lastHash = baseline;
+    // a write during the reload produced events that were already settled against the old
+    // baseline: compare once more
+    this.schedule();
   }
 
   stop(): void {
@@ -82,6 +70,11 @@ export class ConfigWatcher {
 
   private onEvents(events: InotifyEvent[]): void {
     if (!events.some((e) => this.names.has(e.name))) return;
+    this.schedule();
+  }
+
+  /** Coalesce: settle WATCH_DEBOUNCE_MS after the last event, or WATCH_MAX_DELAY_MS after the first. */
+  private schedule(): void {
     const now = Date.now();
     if (this.timer) {
       clearTimeout(this.timer);
@@ -94,7 +87,7 @@ export class ConfigWatcher {
 
   private settle(): void {
     this.timer = null;
-    const hash = contentHash(this.files);
+    const hash = filesHash(this.files);
     if (hash === this.lastHash) return;
     this.lastHash = hash;
     this.onChange('inotify');

@@ -4,8 +4,7 @@
 import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
-import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
-import fastifyStatic from '@fastify/static';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Metrics, ReloadStatus } from './metrics';
 import type { ConnectionRegistry } from './registry';
 
@@ -59,6 +58,8 @@ function apiError(reply: FastifyReply, status: number, code: string, message: st
 }
 
 export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<HttpApp> {
+  // Loaded here, after the sockets are bound, not at start-up: fastify is most of our load time.
+  const { default: Fastify } = await import('fastify');
   let server: http.Server | undefined;
   const app = Fastify({
     logger: false,
@@ -106,6 +107,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   if (roles.files !== null) {
     const root = path.resolve(ctx.cwd, roles.files);
     if (fs.existsSync(root)) {
+      const { default: fastifyStatic } = await import('@fastify/static');
       await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
     } else {
       // SRS serves 404s in that case too; say why once instead of failing the start
@@ -210,7 +212,7 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
     ctx.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'quitting' }),
   );
   app.get('/metrics', async (_req, reply) => {
-    const body = await ctx.metrics.registry.metrics();
-    return reply.type(ctx.metrics.registry.contentType).send(body);
+    const { contentType, body } = await ctx.metrics.render();
+    return reply.type(contentType).send(body);
   });
 }

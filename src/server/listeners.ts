@@ -2,6 +2,7 @@
 // server (one socket when they share a port). A reload hands a new config to `apply`, which binds
 // what is new before closing what is gone, so a bad address leaves the old listeners untouched.
 import net from 'node:net';
+import type http from 'node:http';
 import type pino from 'pino';
 import type { ListenAddress, SrsConfig } from '../config/schema';
 import { SrsError, errnoCode } from '../errors';
@@ -54,8 +55,12 @@ export function listenerSpecs(cfg: SrsConfig): ListenerSpec[] {
 
 export interface Listener {
   spec: ListenerSpec;
+  /** the listening socket: a plain net.Server; HTTP sockets are handed to the app's http.Server */
   server: net.Server;
+  /** the HTTP application new connections go to (null for media, or until it is built) */
   http: HttpApp | null;
+  /** HTTP sockets accepted before the application was built: handed over once it is */
+  pending: net.Socket[];
   /** true when the socket came from the previous process of an upgrade */
   inherited: boolean;
 }
@@ -96,6 +101,13 @@ function listenOn(server: net.Server, spec: ListenerSpec, fd: number | undefined
   });
 }
 
+/**
+ * Listeners are identified by endpoint (`rtmp@0.0.0.0:1935`, `http@0.0.0.0:1985`): sockets are
+ * bound first, as nginx's master does, and the HTTP applications are built after, so a port
+ * conflict fails before any heavy work, and connections that arrive meanwhile wait in the
+ * socket's queue instead of being refused. A reload that changes what an HTTP port serves swaps
+ * its application and keeps the socket.
+ */
 export class ListenerSet {
   private readonly active = new Map<string, Listener>();
   private readonly deps: ListenerDeps;
@@ -120,81 +132,97 @@ export class ListenerSet {
     return admitted.connection;
   }
 
-  private async open(spec: ListenerSpec): Promise<Listener> {
-    const { registry } = this.deps;
-    let server: net.Server;
-    let http: HttpApp | null = null;
-    if (spec.role === 'rtmp') {
-      server = net.createServer({ noDelay: true });
-      server.on('connection', (socket) => {
-        const connection = this.admit(socket, spec, 'media');
-        if (!connection) return;
+  /** Bind (or adopt an inherited fd); connections are accepted from here on. */
+  private async bind(spec: ListenerSpec): Promise<Listener> {
+    const media = spec.role === 'rtmp';
+    // HTTP sockets stay unread until the application's parser consumes them
+    const server = net.createServer({ noDelay: true, pauseOnConnect: !media });
+    const listener: Listener = { spec, server, http: null, pending: [], inherited: false };
+    server.on('connection', (socket: net.Socket) => {
+      const connection = this.admit(socket, listener.spec, media ? 'media' : 'http');
+      if (!connection) return;
+      if (media) {
         const log = this.deps.log().child({ cid: connection.id });
         log.info({ remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
         serveMediaConnection(socket, log);
-      });
-    } else {
-      http = await buildHttpApp(this.deps.api, { api: spec.api, files: spec.files });
-      server = http.server;
-      // prependListener: runs before node's http parser attaches, so a refused socket never
-      // reaches fastify.
-      server.prependListener('connection', (socket: net.Socket) => {
-        const connection = this.admit(socket, spec, 'http');
-        if (connection) (socket as net.Socket & { srsConnection?: unknown }).srsConnection = connection;
-      });
-      server.on('request', (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse) => {
-        const conn = (req.socket as net.Socket & { srsConnection?: { inFlight: number; idleSince: number } }).srsConnection;
-        if (!conn) return;
-        conn.inFlight++;
-        res.once('close', () => {
-          conn.inFlight--;
-          conn.idleSince = Date.now();
-          // during a drain the response said `Connection: close`: the socket leaves once it is sent
-          if (registry.isDraining && conn.inFlight === 0) req.socket.destroySoon();
-        });
-      });
-    }
+        return;
+      }
+      (socket as net.Socket & { srsConnection?: Connection }).srsConnection = connection;
+      if (listener.http) handOver(listener.http, socket);
+      else listener.pending.push(socket);
+    });
     server.on('error', (e) => this.deps.log().error({ err: e, listener: spec.key }, 'listener error'));
-    const fd = this.deps.inheritedFds?.get(endpointKey(spec));
-    if (fd !== undefined) this.deps.inheritedFds?.delete(endpointKey(spec));
+    const key = endpointKey(spec);
+    const fd = this.deps.inheritedFds?.get(key);
+    if (fd !== undefined) this.deps.inheritedFds?.delete(key);
     await listenOn(server, spec, fd);
-    return { spec, server, http, inherited: fd !== undefined };
+    listener.inherited = fd !== undefined;
+    return listener;
+  }
+
+  /** Build the HTTP application a spec asks for, counting requests per socket for the drain. */
+  private async buildApp(spec: ListenerSpec): Promise<HttpApp> {
+    const { registry } = this.deps;
+    const app = await buildHttpApp(this.deps.api, { api: spec.api, files: spec.files });
+    app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+      const conn = (req.socket as net.Socket & { srsConnection?: Connection }).srsConnection;
+      if (!conn) return;
+      conn.inFlight++;
+      res.once('close', () => {
+        conn.inFlight--;
+        conn.idleSince = Date.now();
+        // during a drain the response said `Connection: close`: the socket leaves once it is sent
+        if (registry.isDraining && conn.inFlight === 0) req.socket.destroySoon();
+      });
+    });
+    return app;
+  }
+
+  private install(listener: Listener, app: HttpApp, spec: ListenerSpec): void {
+    listener.http = app;
+    listener.spec = spec;
+    for (const socket of listener.pending.splice(0)) if (!socket.destroyed) handOver(app, socket);
   }
 
   /**
-   * Bring the listeners in line with a config: bind every new one first (all or nothing: on any
-   * failure the ones just opened are closed and the running set is unchanged), then close those
-   * the config no longer has. Open connections are never touched: closing a server only stops
-   * accepting.
+   * Bring the listeners in line with a config, all or nothing: bind every new endpoint and build
+   * every new or changed application first (on any failure what was just opened is closed and the
+   * running set is unchanged), then switch, then close the endpoints the config no longer has.
+   * Open connections are never touched: closing a listener only stops accepting, and a swapped
+   * application keeps serving the connections it already has.
    */
   async apply(cfg: SrsConfig): Promise<{ opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[] }> {
     const wanted = listenerSpecs(cfg);
-    const wantedKeys = new Set(wanted.map((s) => s.key));
+    const wantedEndpoints = new Set(wanted.map(endpointKey));
     const opened: Listener[] = [];
+    const swaps: Array<{ listener: Listener; spec: ListenerSpec; app: HttpApp | null }> = [];
     try {
       for (const spec of wanted) {
-        if (this.active.has(spec.key)) continue;
-        // The same endpoint may be held by a listener that is going away (e.g. the API turned
-        // into API + file server on one port): release it first, or the bind would fail.
-        for (const old of this.active.values()) {
-          if (!wantedKeys.has(old.spec.key) && endpoint(old.spec.address) === endpoint(spec.address)) {
-            await closeServer(old.server);
-            this.active.delete(old.spec.key);
-          }
+        const current = this.active.get(endpointKey(spec));
+        if (!current) {
+          const l = await this.bind(spec);
+          opened.push(l);
+          swaps.push({ listener: l, spec, app: null });
+        } else if (current.spec.key !== spec.key) {
+          swaps.push({ listener: current, spec, app: null });
         }
-        opened.push(await this.open(spec));
       }
+      for (const swap of swaps) if (swap.spec.role !== 'rtmp') swap.app = await this.buildApp(swap.spec);
     } catch (e) {
-      await Promise.all(opened.map((l) => closeServer(l.server)));
+      for (const l of opened) closeServer(l.server);
       throw e;
     }
-    for (const l of opened) this.active.set(l.spec.key, l);
+    for (const l of opened) this.active.set(endpointKey(l.spec), l);
+    for (const { listener, spec, app } of swaps) {
+      if (app) this.install(listener, app, spec);
+      else listener.spec = spec;
+    }
     const closed: ListenerSpec[] = [];
     for (const [key, l] of [...this.active.entries()]) {
-      if (!wantedKeys.has(key)) {
+      if (!wantedEndpoints.has(key)) {
         this.active.delete(key);
         closed.push(l.spec);
-        void closeServer(l.server);
+        closeServer(l.server);
       }
     }
     return { opened: opened.map((l) => ({ ...l.spec, inherited: l.inherited })), closed };
@@ -203,18 +231,22 @@ export class ListenerSet {
   /** The listening sockets' fds by endpoint key, for an upgrade to hand over. */
   listeningSockets(): Array<{ key: string; fd: number }> {
     const out: Array<{ key: string; fd: number }> = [];
-    for (const l of this.active.values()) {
+    for (const [key, l] of this.active) {
       const fd = (l.server as net.Server & { _handle?: { fd?: number } })._handle?.fd;
-      if (typeof fd === 'number' && fd > 2) out.push({ key: endpointKey(l.spec), fd });
+      if (typeof fd === 'number' && fd > 2) out.push({ key, fd });
     }
     return out;
   }
 
   /** Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll). */
-  async closeAll(): Promise<void> {
+  closeAll(): void {
     const all = [...this.active.values()];
     this.active.clear();
-    await Promise.all(all.map((l) => closeServer(l.server)));
+    for (const l of all) {
+      closeServer(l.server);
+      // accepted but never handed to an application: nobody will answer them
+      for (const socket of l.pending.splice(0)) socket.destroy();
+    }
   }
 }
 
@@ -223,13 +255,16 @@ export function endpointKey(spec: ListenerSpec): string {
   return `${spec.role === 'rtmp' ? 'rtmp' : 'http'}@${endpoint(spec.address)}`;
 }
 
-function closeServer(server: net.Server): Promise<void> {
-  return new Promise((resolve) => {
-    if (!server.listening) return resolve();
-    // Stop accepting, nothing more: http.Server#close would also close idle keep-alive sockets
-    // at once, under a client that may be sending its next request (the drain does that with a
-    // grace instead). The callback would wait for every connection, which is the drain's business.
-    net.Server.prototype.close.call(server);
-    resolve();
-  });
+/**
+ * Give an accepted socket to the application's http.Server. It was accepted paused
+ * (pauseOnConnect), so no byte was read before the HTTP parser attached; resume starts reading.
+ */
+function handOver(app: HttpApp, socket: net.Socket): void {
+  app.server.emit('connection', socket);
+  socket.resume();
+}
+
+/** Stop accepting, nothing more: open connections are the drain's business. */
+function closeServer(server: net.Server): void {
+  if (server.listening) server.close();
 }

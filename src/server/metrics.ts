@@ -1,6 +1,7 @@
-// /metrics through prom-client, on a registry of our own (never the global one, so tests and a
-// second server in one process do not share counters).
-import client from 'prom-client';
+// Counters live here as plain numbers; prom-client renders them at the first scrape of /metrics,
+// on a registry of our own (never the global one). Loading prom-client lazily keeps it off the
+// start-up path: a server that nobody scrapes never pays for it.
+import type { Registry } from 'prom-client';
 import type { ConnectionRegistry } from './registry';
 
 export interface ReloadStatus {
@@ -14,42 +15,37 @@ export interface ReloadStatus {
   ignored: string[];
 }
 
+type Labels = Record<string, string>;
+
+/** A labelled counter as a map from the labels' JSON to the value. */
+class Tally {
+  private readonly values = new Map<string, { labels: Labels; value: number }>();
+
+  inc(labels: Labels, by = 1): void {
+    const key = JSON.stringify(labels);
+    const v = this.values.get(key);
+    if (v) v.value += by;
+    else this.values.set(key, { labels, value: by });
+  }
+
+  entries(): Array<{ labels: Labels; value: number }> {
+    return [...this.values.values()];
+  }
+}
+
 export class Metrics {
-  readonly registry = new client.Registry();
-  private readonly accepted: client.Counter<'listener'>;
-  private readonly refused: client.Counter<'listener' | 'reason'>;
-  private readonly reloads: client.Counter<'result'>;
-  private readonly lastReloadOk: client.Gauge;
-  private readonly lastReloadTime: client.Gauge;
-  private readonly lastReloadSuccessTime: client.Gauge;
+  private readonly accepted = new Tally();
+  private readonly refused = new Tally();
+  private readonly reloads = new Tally();
+  private lastReload: ReloadStatus | null = null;
+  private lastReloadSuccessAt: number | null = null;
+  private registry: Registry | null = null;
+  private readonly connections: ConnectionRegistry;
+  private readonly startedAt: number;
 
   constructor(connections: ConnectionRegistry, startedAt: number) {
-    client.collectDefaultMetrics({ register: this.registry, prefix: 'srs_' });
-    new client.Gauge({
-      name: 'srs_connections',
-      help: 'Open connections per listener',
-      labelNames: ['listener'],
-      registers: [this.registry],
-      collect() {
-        this.reset();
-        for (const [listener, n] of Object.entries(connections.countByListener())) this.set({ listener }, n);
-      },
-    });
-    new client.Gauge({
-      name: 'srs_uptime_seconds',
-      help: 'Seconds since the server started',
-      registers: [this.registry],
-      collect() {
-        this.set((Date.now() - startedAt) / 1000);
-      },
-    });
-    this.accepted = new client.Counter({ name: 'srs_connections_accepted_total', help: 'Connections accepted', labelNames: ['listener'], registers: [this.registry] });
-    this.refused = new client.Counter({ name: 'srs_connections_refused_total', help: 'Connections refused', labelNames: ['listener', 'reason'], registers: [this.registry] });
-    this.reloads = new client.Counter({ name: 'srs_config_reloads_total', help: 'Config reloads by result', labelNames: ['result'], registers: [this.registry] });
-    this.lastReloadOk = new client.Gauge({ name: 'srs_config_last_reload_successful', help: 'Whether the last reload succeeded (1) or failed (0)', registers: [this.registry] });
-    this.lastReloadTime = new client.Gauge({ name: 'srs_config_last_reload_timestamp_seconds', help: 'Time of the last reload attempt', registers: [this.registry] });
-    this.lastReloadSuccessTime = new client.Gauge({ name: 'srs_config_last_reload_success_timestamp_seconds', help: 'Time of the last successful reload', registers: [this.registry] });
-    this.lastReloadOk.set(1);
+    this.connections = connections;
+    this.startedAt = startedAt;
     this.reloads.inc({ result: 'success' }, 0);
     this.reloads.inc({ result: 'failure' }, 0);
   }
@@ -64,8 +60,60 @@ export class Metrics {
 
   reloaded(status: ReloadStatus): void {
     this.reloads.inc({ result: status.ok ? 'success' : 'failure' });
-    this.lastReloadOk.set(status.ok ? 1 : 0);
-    this.lastReloadTime.set(status.at / 1000);
-    if (status.ok) this.lastReloadSuccessTime.set(status.at / 1000);
+    this.lastReload = status;
+    if (status.ok) this.lastReloadSuccessAt = status.at;
+  }
+
+  async render(): Promise<{ contentType: string; body: string }> {
+    const registry = await this.promRegistry();
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  private async promRegistry(): Promise<Registry> {
+    if (this.registry) return this.registry;
+    const client = await import('prom-client');
+    const registry = new client.Registry();
+    client.collectDefaultMetrics({ register: registry, prefix: 'srs_' });
+    const self = this;
+    const counter = (name: string, help: string, labelNames: string[], tally: Tally): void => {
+      new client.Counter({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          for (const { labels, value } of tally.entries()) this.inc(labels, value);
+        },
+      });
+    };
+    const gauge = (name: string, help: string, labelNames: string[], read: (g: { set: (l: Labels, v: number) => void }) => void): void => {
+      new client.Gauge({
+        name,
+        help,
+        labelNames,
+        registers: [registry],
+        collect() {
+          this.reset();
+          read({ set: (l, v) => (labelNames.length ? this.set(l, v) : this.set(v)) });
+        },
+      });
+    };
+    counter('srs_connections_accepted_total', 'Connections accepted', ['listener'], this.accepted);
+    counter('srs_connections_refused_total', 'Connections refused', ['listener', 'reason'], this.refused);
+    counter('srs_config_reloads_total', 'Config reloads by result', ['result'], this.reloads);
+    gauge('srs_connections', 'Open connections per listener', ['listener'], (g) => {
+      for (const [listener, n] of Object.entries(self.connections.countByListener())) g.set({ listener }, n);
+    });
+    gauge('srs_uptime_seconds', 'Seconds since the server started', [], (g) => g.set({}, (Date.now() - self.startedAt) / 1000));
+    gauge('srs_config_last_reload_successful', 'Whether the last reload succeeded (1) or failed (0); 1 before any', [], (g) => g.set({}, self.lastReload && !self.lastReload.ok ? 0 : 1));
+    gauge('srs_config_last_reload_timestamp_seconds', 'Time of the last reload attempt', [], (g) => {
+      if (self.lastReload) g.set({}, self.lastReload.at / 1000);
+    });
+    gauge('srs_config_last_reload_success_timestamp_seconds', 'Time of the last successful reload', [], (g) => {
+      if (self.lastReloadSuccessAt !== null) g.set({}, self.lastReloadSuccessAt / 1000);
+    });
+    this.registry = registry;
+    return registry;
   }
 }

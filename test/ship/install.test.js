@@ -9,7 +9,7 @@ const path = require('node:path');
 const { ROOT, tmpdir, freePorts, waitFor, pidGone, request, track, killPid } = require('../helpers/harness');
 const { run, makeInstall, readPid, filesUnder, killAndWait } = require('./support');
 
-test('make install into DESTDIR+PREFIX: a self-contained tree naming PREFIX; make uninstall removes it all', async () => {
+test('make install into DESTDIR+PREFIX: a self-contained tree naming PREFIX; make uninstall removes it all', { timeout: 180000 }, async () => {
   const dest = tmpdir('srs-destdir-');
   try {
     await makeInstall({ prefix: '/opt/srs', destdir: dest });
@@ -55,7 +55,7 @@ test('make install into DESTDIR+PREFIX: a self-contained tree naming PREFIX; mak
   }
 });
 
-test('in the source tree, etc/init.d/srs finds its root by itself, also through a symlink', async () => {
+test('in the source tree, etc/init.d/srs finds its root by itself, also through a symlink', { timeout: 180000 }, async () => {
   const dir = tmpdir();
   try {
     const link = path.join(dir, 'srs');
@@ -73,7 +73,7 @@ test('in the source tree, etc/init.d/srs finds its root by itself, also through 
   }
 });
 
-test('etc/init.d/srs from an installed prefix: start, status, reload, rotate, restart, grace, stop, force-stop', async (t) => {
+test('etc/init.d/srs from an installed prefix: start, status, reload, rotate, restart, grace, stop, force-stop', { timeout: 180000 }, async (t) => {
   const dir = tmpdir();
   const prefix = path.join(dir, 'srs');
   const [rtmp, api] = await freePorts(2);

@@ -99,7 +99,7 @@ async function checkRestartAfterKill9(svc, pid) {
   return next;
 }
 
-test('supervisord: start, restart after kill -9, HUP reload, graceful stop (stopsignal=QUIT)', async () => {
+test('supervisord: start, restart after kill -9, HUP reload, graceful stop (stopsignal=QUIT)', { timeout: 180000 }, async () => {
   const svc = await serviceEnv('supervisord');
   const dir = fs.mkdtempSync(path.join(state.dir, 'supervisord-'));
   const conf = path.join(dir, 'supervisord.conf');
@@ -145,7 +145,7 @@ files = ${state.prefix}/etc/supervisor/srs.conf
   }
 });
 
-test('daemontools: svscan starts run, restarts after kill -9, svc -h reloads, svc -d stops gracefully', async () => {
+test('daemontools: svscan starts run, restarts after kill -9, svc -h reloads, svc -d stops gracefully', { timeout: 180000 }, async () => {
   const svc = await serviceEnv('daemontools');
   const services = fs.mkdtempSync(path.join(state.dir, 'svscan-'));
   const service = path.join(services, 'srs');
@@ -179,7 +179,7 @@ test('daemontools: svscan starts run, restarts after kill -9, svc -h reloads, sv
   }
 });
 
-test('runit: runsvdir starts run, restarts after kill -9, sv hup reloads, sv down stops gracefully (control/t)', async () => {
+test('runit: runsvdir starts run, restarts after kill -9, sv hup reloads, sv down stops gracefully (control/t)', { timeout: 180000 }, async () => {
   const svc = await serviceEnv('runit');
   const services = fs.mkdtempSync(path.join(state.dir, 'runsvdir-'));
   const service = path.join(services, 'srs');
@@ -209,14 +209,16 @@ test('runit: runsvdir starts run, restarts after kill -9, sv hup reloads, sv dow
   }
 });
 
-test('upstart (not packaged in Debian 12): the job file has the stanzas a foreground job needs', () => {
+test('upstart (not packaged in Debian 12): the job file has the stanzas a foreground job needs', { timeout: 180000 }, () => {
   const text = fs.readFileSync(path.join(__dirname, '..', '..', 'etc/upstart/srs.conf'), 'utf8');
   const stanzas = new Map();
   for (const raw of text.split('\n')) {
     const line = raw.trim();
     if (!line || line.startsWith('#')) continue;
     const [name, ...rest] = line.split(/\s+/);
-    stanzas.set(name === 'respawn' && rest[0] === 'limit' ? 'respawn limit' : name === 'kill' ? `kill ${rest.shift()}` : name === 'normal' ? 'normal exit' : name, rest.join(' '));
+    // two-word stanzas: respawn limit, kill signal/timeout, normal exit
+    const two = (name === 'respawn' && rest[0] === 'limit') || name === 'kill' || name === 'normal';
+    stanzas.set(two ? `${name} ${rest.shift()}` : name, rest.join(' '));
   }
   assert.equal(stanzas.get('chdir'), '/usr/local/srs');
   assert.equal(stanzas.get('exec'), '/usr/local/srs/objs/srs -c conf/console.conf');
