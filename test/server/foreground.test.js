@@ -273,3 +273,21 @@ test('env-only mode (-e) and SRS_* overrides', async (t) => {
   assert.match(srs.output, /SRS_HTTP_API_LISTEN overrides http_api\.listen/);
   assert.equal((await h.request(api, '/api/v1/versions')).json.code, 0);
 });
+
+test('ffmpeg, a real RTMP client, completes the handshake (its digest C1 against our simple S1)', async (t) => {
+  const { rtmp, api, srs } = await startServer(t);
+  const { spawn } = require('node:child_process');
+  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'debug', '-re', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-f', 'flv', `rtmp://127.0.0.1:${rtmp}/live/test`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  h.track(ff.pid);
+  t.after(() => h.killPid(ff.pid));
+  let log = '';
+  ff.stderr.on('data', (d) => (log += d));
+  await srs.waitForLine(/rtmp handshake done/);
+  // ffmpeg moves on to `connect` once its handshake is done: RTMP messages are a later issue
+  await h.waitFor(`ffmpeg to get past its handshake (its log: ${log.slice(-500)})`, () => /Proto = rtmp, path = \/live\/test/.test(log));
+  assert.doesNotMatch(log, /handshake.*(fail|error)/i);
+  const r = await h.request(api, '/api/v1/clients');
+  assert.equal(r.json.data.clients.filter((c) => c.listener === 'rtmp').length, 1);
+  h.killPid(ff.pid, 'SIGKILL');
+  await srs.waitForLine(/media connection closed/);
+});

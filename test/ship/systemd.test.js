@@ -18,8 +18,15 @@ const canRun = process.getuid?.() === 0 && spawnSync('sh', ['-c', 'command -v sy
 
 /** The container's systemd (the nspawn process's child), once nspawn has started it. */
 function containerInit(nspawnPid) {
-  const kids = childrenOf(nspawnPid);
-  return kids.length === 1 ? kids[0] : null;
+  for (const kid of childrenOf(nspawnPid)) {
+    try {
+      // nspawn forks an intermediate child first: wait for the one that became systemd
+      if (fs.readFileSync(`/proc/${kid}/comm`, 'utf8').trim() === 'systemd') return kid;
+    } catch {
+      // gone
+    }
+  }
+  return null;
 }
 
 test('systemd (nspawn): start, status, reload good and broken, graceful stop with an open connection', { skip: canRun ? false : 'needs root and systemd-nspawn (scripts/ci-systemd-setup.sh)', timeout: 600000 }, async (t) => {
@@ -86,14 +93,14 @@ test('systemd (nspawn): start, status, reload good and broken, graceful stop wit
     });
 
     await t.test('systemctl reload: 0 when applied; non-zero when refused, srs keeps running', async () => {
-      fs.writeFileSync(conf, `${base}\nmax_connections 500;\n`);
+      fs.writeFileSync(conf, base.replace(/^max_connections\s+\d+;/m, 'max_connections 500;'));
       const ok = await sc('reload', 'srs');
       assert.equal(ok.code, 0, ok.output);
       const record = JSON.parse(fs.readFileSync(path.join(tree, 'objs/srs.pid.reload'), 'utf8'));
       assert.equal(record.ok, true);
       assert.deepEqual(record.applied, ['max_connections']);
 
-      fs.writeFileSync(conf, `${base}\nmax_connections\n`);
+      fs.writeFileSync(conf, `${base}\nvhost broken {\n`);
       const bad = await sc('reload', 'srs');
       assert.notEqual(bad.code, 0, bad.output);
       assert.match(bad.stderr, /Job for srs\.service failed/);
