@@ -152,8 +152,43 @@ export async function runSignalCommand(
       say(`pid ${pid} quit (${signal})`);
       return ExitCode.OK;
     }
+    case 'upgrade': {
+      let record: UpgradeRecord | null = null;
+      const done = await until(deadline, () => {
+        const r = readJson<UpgradeRecord>(`${pidFile}.upgrade`);
+        if (r && r.old_pid === pid && r.started_at >= sentAt) record = r;
+        return record !== null || processGone(pid);
+      });
+      const r = record as UpgradeRecord | null;
+      if (!done || !r) {
+        complain(processGone(pid) ? `pid ${pid} exited during the upgrade` : `pid ${pid} did not report the upgrade's outcome within ${cmd.timeoutMs / 1000}s`);
+        return ExitCode.FAILURE;
+      }
+      if (!r.ok) {
+        complain(`upgrade failed, pid ${pid} keeps serving: ${r.message}`);
+        return ExitCode.FAILURE;
+      }
+      say(`upgraded: pid ${r.new_pid} serves now; pid ${pid} drains and exits`);
+      return ExitCode.OK;
+    }
     default:
       say(`sent ${signal} to pid ${pid}`);
       return ExitCode.OK;
+  }
+}
+
+interface UpgradeRecord {
+  ok: boolean;
+  message: string;
+  old_pid: number;
+  new_pid: number | null;
+  started_at: number;
+}
+
+function readJson<T>(file: string): T | null {
+  try {
+    return JSON.parse(fs.readFileSync(file, 'utf8')) as T;
+  } catch {
+    return null;
   }
 }

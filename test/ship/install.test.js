@@ -226,20 +226,20 @@ vhost __defaultVhost__ { }
       assert.equal(s.code, 3, s.output);
     });
 
-    await t.test('upgrade: sends SIGUSR2; whoever holds the pid file afterwards serves, and stop ends it', async () => {
+    await t.test('upgrade: returns once a new process serves; the old one drains and goes; stop ends it', async () => {
       pid = await startDaemon();
       pids.push(pid);
       const r = await init(['upgrade']);
       assert.equal(r.code, 0, r.output);
-      assert.match(r.stdout, new RegExp(`sent SIGUSR2 to pid ${pid}`));
-      // The upgrade (a later issue) hands the sockets to a new process that takes the pid file
-      // over and the old one drains; until then SIGUSR2 is logged and ignored.
-      const now = await waitFor('one server holding the pid file, the old one gone or still in charge', async () => {
-        const s = await init(['status']);
-        const p = readPid(pidFile);
-        return s.code === 0 && p && (p === pid || pidGone(pid)) ? p : null;
-      }, 20000);
-      pids.push(track(now));
+      const m = /upgraded: pid (\d+) serves now; pid (\d+) drains and exits/.exec(r.stdout);
+      assert.ok(m, r.output);
+      const now = track(Number(m[1]));
+      pids.push(now);
+      assert.equal(Number(m[2]), pid);
+      assert.notEqual(now, pid);
+      assert.equal(readPid(pidFile), now, 'the new process holds the pid file');
+      await waitFor(`old pid ${pid} to drain and exit`, () => pidGone(pid), 20000);
+      assert.equal((await init(['status'])).code, 0);
       assert.equal((await request(api, '/healthz')).status, 200);
       const stop = await init(['stop']);
       assert.equal(stop.code, 0, stop.output);
