@@ -129,6 +129,27 @@ test('systemd (nspawn): start, status, reload good and broken, graceful stop wit
       assert.match(result.stdout, /Result=success/);
       assert.match(result.stdout, /ExecMainStatus=0/);
     });
+
+    await t.test('zero-downtime upgrade under systemd: MainPID follows the new process (NotifyAccess=all)', async () => {
+      const started = await sc('start', 'srs');
+      assert.equal(started.code, 0, started.output);
+      const pid = await mainPid();
+      const kill = await sc('kill', '-s', 'USR2', '--kill-whom=main', 'srs');
+      assert.equal(kill.code, 0, kill.output);
+      const next = await waitFor('systemd to follow the new main process', async () => {
+        const p = await mainPid();
+        return p !== pid && p > 0 ? p : null;
+      }, 20000);
+      assert.equal(Number(fs.readFileSync(path.join(tree, 'objs/srs.pid'), 'utf8').trim()), next, 'the pid file names the new main process');
+      const record = JSON.parse(fs.readFileSync(path.join(tree, 'objs/srs.pid.upgrade'), 'utf8'));
+      assert.equal(record.ok, true);
+      await waitFor('the old process to drain and exit', () => new RegExp(`\\]\\[${pid}\\]\\[\\] graceful quit done \\(drained\\)`).test(fs.readFileSync(path.join(tree, 'objs/srs.log'), 'utf8')), 20000);
+      assert.equal((await sc('is-active', 'srs')).stdout.trim(), 'active');
+      assert.equal((await request(api, '/healthz')).status, 200);
+      const status = await sc('status', '--no-pager', 'srs');
+      assert.match(status.stdout, new RegExp(`Main PID: ${next}`));
+    });
+
   } finally {
     conn?.destroy();
     if (nspawn) {
