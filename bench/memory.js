@@ -1,6 +1,6 @@
 'use strict';
 // memory: idle RSS and private memory (Private_Clean + Private_Dirty, /proc/PID/smaps_rollup) of srs
-// once every listener accepts, beside a bare Node listener measured the same way; then the cost of
+// once it has logged ready (all loaded), beside a bare Node listener measured the same way; then the cost of
 // an idle media connection: 1,000 TCP connections to the RTMP port (max_connections 5000), wait
 // until /api/v1/summaries counts them, measure again. 3 runs, medians.
 const L = require('./lib');
@@ -28,6 +28,9 @@ async function srs(dir, i) {
   let conns = { sockets: [] };
   try {
     await L.pollAccept([rtmp, api, http], { abort: () => h.exit && `exited: ${h.tail}` });
+    // srs binds before it loads its HTTP applications: idle means after the ready line, with
+    // everything loaded, not the moment the sockets accept
+    await L.waitFor('the ready line', () => /ready, pid/.test(h.tail), 10000);
     const idle = L.smapsRollup(h.pid);
     // one API request first: the per-connection figure should not carry the API's first-use cost
     // (JIT, fastify's lazily built routes); `idle` above is before any request
@@ -78,7 +81,7 @@ module.exports = async function memory({ dir }) {
   const perConnRss = med(s, (x) => x.perConnRssKb);
   const ratio = srsPriv / barePriv;
   const mb = (kb) => L.fmt(kb / 1024, 1);
-  L.table(`memory: after every listener accepts, MB, median of ${RUNS}`, ['process', 'RSS', 'private', 'private clean', 'private dirty', 'private ratio', 'target'], [
+  L.table(`memory: idle after ready, MB, median of ${RUNS}`, ['process', 'RSS', 'private', 'private clean', 'private dirty', 'private ratio', 'target'], [
     ['bare node listener', mb(bareRss), mb(barePriv), mb(med(b, (x) => x.privateClean)), mb(med(b, (x) => x.privateDirty)), '1.00', ''],
     ['srs idle (rtmp+api+http)', mb(srsRss), mb(srsPriv), mb(med(s, (x) => x.idle.privateClean)), mb(med(s, (x) => x.idle.privateDirty)), L.fmt(ratio, 2), `${L.verdict(ratio <= TARGET_RATIO)} (<= ${TARGET_RATIO}x)`],
     ['srs after 1 API request', mb(med(s, (x) => x.warm.rss)), mb(med(s, (x) => x.warm.private)), mb(med(s, (x) => x.warm.privateClean)), mb(med(s, (x) => x.warm.privateDirty)), L.fmt(med(s, (x) => x.warm.private) / barePriv, 2), ''],
