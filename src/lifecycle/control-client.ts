@@ -56,13 +56,6 @@ interface ReloadRecord {
   pid: number;
 }
 
-function readReloadRecord(file: string): ReloadRecord | null {
-  try {
-    return JSON.parse(fs.readFileSync(file, 'utf8')) as ReloadRecord;
-  } catch {
-    return null;
-  }
-}
 
 export async function runSignalCommand(
   cmd: { verb: SignalVerb; file: string | null; envOnly: boolean; timeoutMs: number },
@@ -124,17 +117,8 @@ export async function runSignalCommand(
 
   switch (cmd.verb) {
     case 'reload': {
-      let record: ReloadRecord | null = null;
-      const done = await until(deadline, () => {
-        const r = readReloadRecord(statusFile);
-        if (r && r.pid === pid && r.started_at >= sentAt) record = r;
-        return record !== null || processGone(pid);
-      });
-      const r = record as ReloadRecord | null;
-      if (!done || !r) {
-        complain(processGone(pid) ? `pid ${pid} exited during the reload` : `pid ${pid} did not report the reload's outcome within ${cmd.timeoutMs / 1000}s`);
-        return ExitCode.FAILURE;
-      }
+      const r = await awaitRecord<ReloadRecord>(statusFile, (x) => x.pid === pid && x.started_at >= sentAt, pid, 'reload', deadline, cmd.timeoutMs);
+      if (!r) return ExitCode.FAILURE;
       if (!r.ok) {
         complain(`reload refused, pid ${pid} keeps its running config: ${r.error ?? 'unknown error'}`);
         return ExitCode.CONFIG;
@@ -153,17 +137,8 @@ export async function runSignalCommand(
       return ExitCode.OK;
     }
     case 'upgrade': {
-      let record: UpgradeRecord | null = null;
-      const done = await until(deadline, () => {
-        const r = readJson<UpgradeRecord>(`${pidFile}.upgrade`);
-        if (r && r.old_pid === pid && r.started_at >= sentAt) record = r;
-        return record !== null || processGone(pid);
-      });
-      const r = record as UpgradeRecord | null;
-      if (!done || !r) {
-        complain(processGone(pid) ? `pid ${pid} exited during the upgrade` : `pid ${pid} did not report the upgrade's outcome within ${cmd.timeoutMs / 1000}s`);
-        return ExitCode.FAILURE;
-      }
+      const r = await awaitRecord<UpgradeRecord>(`${pidFile}.upgrade`, (x) => x.old_pid === pid && x.started_at >= sentAt, pid, 'upgrade', deadline, cmd.timeoutMs);
+      if (!r) return ExitCode.FAILURE;
       if (!r.ok) {
         complain(`upgrade failed, pid ${pid} keeps serving: ${r.message}`);
         return ExitCode.FAILURE;
@@ -183,6 +158,23 @@ interface UpgradeRecord {
   old_pid: number;
   new_pid: number | null;
   started_at: number;
+}
+
+/**
+ * Wait for the server's record of the outcome (written atomically next to the pid file) that
+ * answers our signal; null, having said why, when the process died or the deadline passed.
+ */
+async function awaitRecord<T>(file: string, answers: (r: T) => boolean, pid: number, what: string, deadline: number, timeoutMs: number): Promise<T | null> {
+  let record: T | null = null;
+  await until(deadline, () => {
+    const r = readJson<T>(file);
+    if (r && answers(r)) record = r;
+    return record !== null || processGone(pid);
+  });
+  if (record === null) {
+    complain(processGone(pid) ? `pid ${pid} exited during the ${what}` : `pid ${pid} did not report the ${what}'s outcome within ${timeoutMs / 1000}s`);
+  }
+  return record;
 }
 
 function readJson<T>(file: string): T | null {
