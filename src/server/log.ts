@@ -73,15 +73,25 @@ export class SrsLog {
   readonly logger: pino.Logger;
   private readonly dest: Destination;
   readonly options: LogOptions;
+  /** writes the destination refused (EPIPE, ENOSPC...), for the API */
+  writeFailures = 0;
+  lastWriteError: string | null = null;
 
   constructor(options: LogOptions) {
     this.options = options;
-    // sync writes for the console so a crash or a fast exit never eats the last lines; files are
-    // asynchronous (SonicBoom) and flushed synchronously at exit.
+    // Asynchronous (SonicBoom batches what piles up while a write is in flight: a burst of 1,000
+    // closes is a few writes, not 1,000), and flushed synchronously at every exit, the fatal one
+    // included, so no line is lost.
     this.dest =
       options.tank === 'file'
         ? pino.destination({ dest: options.file, sync: false, mkdir: true, append: true })
-        : pino.destination({ dest: 1, sync: true });
+        : pino.destination({ dest: 1, sync: false });
+    // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
+    // down with it: SonicBoom reports it as an 'error' event, which unheard would throw.
+    this.dest.on('error', (e: NodeJS.ErrnoException) => {
+      this.writeFailures++;
+      this.lastWriteError = e.code ?? e.message;
+    });
     const dest = this.dest;
     const stream: pino.DestinationStream =
       options.format === 'text' ? { write: (s: string) => void dest.write(formatTextLine(s)) } : dest;
