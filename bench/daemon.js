@@ -12,7 +12,8 @@ const TARGET = 1.2;
 
 async function config(dir, tag, daemon) {
   const [rtmp, api, http] = await L.freePorts(3);
-  const conf = L.writeConfig(dir, { listen: rtmp, api, http, daemon, tank: 'file', name: `${tag}.conf`, pidName: `${tag}.pid`, logName: `${tag}.log` });
+  // the foreground run logs to the console so its ready line can be seen as it is written
+  const conf = L.writeConfig(dir, { listen: rtmp, api, http, daemon, tank: daemon ? 'file' : 'console', name: `${tag}.conf`, pidName: `${tag}.pid`, logName: `${tag}.log` });
   return { conf, ports: [rtmp, api, http], pidFile: path.join(dir, `${tag}.pid`), log: path.join(dir, `${tag}.log`) };
 }
 
@@ -41,10 +42,13 @@ async function daemonRun(dir, env, tag) {
 
 async function foregroundRun(dir, env, tag) {
   const c = await config(dir, tag, false);
-  const h = L.start(L.SRS, ['-c', c.conf], { env });
+  const h = L.start(L.SRS, ['-c', c.conf], { env, patterns: { ready: /ready, pid/ } });
   try {
     const t = await L.pollAccept(c.ports, { abort: () => h.exit && `exited ${JSON.stringify(h.exit)}: ${h.tail}` });
-    return { ms: t - h.t0 };
+    // srs binds first and says ready once its HTTP applications are built: the daemon's starter
+    // returns on that word, so the like-for-like foreground figure is the ready line
+    const ready = await h.waitCount('ready');
+    return { ms: t - h.t0, readyMs: ready - h.t0 };
   } finally {
     await h.stop('SIGINT');
   }
@@ -65,12 +69,14 @@ module.exports = async function daemon({ dir }) {
     }
     n++;
     const md = L.median(d.map((x) => x.ms));
-    const mf = L.median(f.map((x) => x.ms));
+    const ma = L.median(f.map((x) => x.ms));
+    const mf = L.median(f.map((x) => x.readyMs));
     const connectedRuns = d.filter((x) => x.allConnected).length;
     const pidRuns = d.filter((x) => x.pidFileThere).length;
     result.sets[set.name] = {
       daemon_return_ms: d.map((x) => L.round(x.ms, 2)),
-      foreground_ready_ms: f.map((x) => L.round(x.ms, 2)),
+      foreground_accept_ms: f.map((x) => L.round(x.ms, 2)),
+      foreground_ready_ms: f.map((x) => L.round(x.readyMs, 2)),
       median_daemon_ms: L.round(md, 2),
       median_foreground_ms: L.round(mf, 2),
       ratio: L.round(md / mf, 3),
@@ -79,7 +85,8 @@ module.exports = async function daemon({ dir }) {
       runs_pid_file_present_at_return: pidRuns,
       starter_output_example: d[0]?.printed,
     };
-    rows.push([set.name, 'foreground: exec -> all 3 listeners accept', L.fmt(mf), L.fmt(L.min(f.map((x) => x.ms))), L.fmt(L.max(f.map((x) => x.ms))), '1.00', '', '']);
+    rows.push([set.name, 'foreground: exec -> all 3 listeners accept', L.fmt(ma), L.fmt(L.min(f.map((x) => x.ms))), L.fmt(L.max(f.map((x) => x.ms))), L.fmt(ma / mf, 2), '(info)', '']);
+    rows.push([set.name, 'foreground: exec -> ready line', L.fmt(mf), L.fmt(L.min(f.map((x) => x.readyMs))), L.fmt(L.max(f.map((x) => x.readyMs))), '1.00', '', '']);
     rows.push([set.name, 'daemon on: exec -> starter exits 0', L.fmt(md), L.fmt(L.min(d.map((x) => x.ms))), L.fmt(L.max(d.map((x) => x.ms))), L.fmt(md / mf, 2), `${L.verdict(md / mf <= TARGET)} (<= ${TARGET}x)`, `${connectedRuns}/${RUNS} all accept, ${pidRuns}/${RUNS} pid file`]);
   }
   L.table(`daemon: ms, median of ${RUNS}`, ['env', 'what', 'median', 'min', 'max', 'ratio', 'target', 'at return'], rows);

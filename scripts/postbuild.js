@@ -22,18 +22,18 @@ try {
 }
 const out = path.join(root, 'dist', 'srs.js');
 if (esbuild) {
-  esbuild.buildSync({
-    entryPoints: [path.join(root, 'src', 'main.ts')],
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    outfile: out,
-    external: ['fastify', '@fastify/static', 'prom-client', 'yaml'],
-    legalComments: 'none',
-    sourcemap: true,
-    logLevel: 'warning',
-  });
+  const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', sourcemap: true, logLevel: 'warning' };
+  // The HTTP libraries are bundled apart, into a file loaded only once the sockets are bound.
+  const httpDeps = {
+    name: 'http-deps-apart',
+    setup(build) {
+      build.onResolve({ filter: /^\.\/http-deps$/ }, () => ({ path: './http-deps.js', external: true }));
+    },
+  };
+  esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'src', 'server', 'http-deps.ts')], outfile: path.join(root, 'dist', 'http-deps.js') });
+  esbuild
+    .build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDeps] })
+    .catch(() => process.exit(1));
 } else {
   // a production install without devDependencies: the per-module build serves as the entry
   fs.writeFileSync(out, "'use strict';\nmodule.exports = require('./main.js');\n");

@@ -5,6 +5,7 @@ import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type * as HttpDeps from './http-deps';
 import type { Metrics, ReloadStatus } from './metrics';
 import type { ConnectionRegistry } from './registry';
 
@@ -59,7 +60,9 @@ function apiError(reply: FastifyReply, status: number, code: string, message: st
 
 export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<HttpApp> {
   // Loaded here, after the sockets are bound, not at start-up: fastify is most of our load time.
-  const { default: Fastify } = await import('fastify');
+  // require, not import(): a dynamic import of a CommonJS file goes through the ESM loader, which
+  // scans the whole (bundled) file for its exports first.
+  const { Fastify, fastifyStatic } = require('./http-deps') as typeof HttpDeps;
   let server: http.Server | undefined;
   const app = Fastify({
     logger: false,
@@ -107,7 +110,6 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   if (roles.files !== null) {
     const root = path.resolve(ctx.cwd, roles.files);
     if (fs.existsSync(root)) {
-      const { default: fastifyStatic } = await import('@fastify/static');
       await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
     } else {
       // SRS serves 404s in that case too; say why once instead of failing the start

@@ -2,6 +2,7 @@
 // on a registry of our own (never the global one). Loading prom-client lazily keeps it off the
 // start-up path: a server that nobody scrapes never pays for it.
 import type { Registry } from 'prom-client';
+import type * as PromClient from 'prom-client';
 import type { ConnectionRegistry } from './registry';
 
 export interface ReloadStatus {
@@ -71,7 +72,8 @@ export class Metrics {
 
   private async promRegistry(): Promise<Registry> {
     if (this.registry) return this.registry;
-    const client = await import('prom-client');
+    // require, not import(): see http.ts
+    const client = require('prom-client') as typeof PromClient;
     const registry = new client.Registry();
     client.collectDefaultMetrics({ register: registry, prefix: 'srs_' });
     const self = this;

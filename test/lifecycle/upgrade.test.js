@@ -37,7 +37,15 @@ ${extra}
     return pid;
   };
   current();
-  t.after(() => pids.forEach((p) => h.killPid(p)));
+  t.after(() => {
+    // whoever holds the pid file now too, even if a test failed before it learnt the pid
+    try {
+      current();
+    } catch {
+      // no pid file
+    }
+    pids.forEach((p) => h.killPid(p));
+  });
   return { dir, file, rtmp, api, files, pidFile, current, pids, log: path.join(dir, 'srs.log'), text };
 }
 
