@@ -142,9 +142,9 @@ export class ListenerSet {
       const connection = this.admit(socket, listener.spec, media ? 'media' : 'http');
       if (!connection) return;
       if (media) {
-        const log = this.deps.log().child({ cid: connection.id });
-        log.info({ remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
-        serveMediaConnection(socket, log);
+        const log = this.deps.log();
+        log.info({ cid: connection.id, remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
+        serveMediaConnection(socket, log, connection.id);
         return;
       }
       (socket as net.Socket & { srsConnection?: Connection }).srsConnection = connection;

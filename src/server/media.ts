@@ -51,11 +51,15 @@ export class RtmpHandshake {
 }
 
 /** Runs one media connection: the handshake, then a held session that ignores what it is sent. */
-export function serveMediaConnection(socket: Socket, log: pino.Logger): void {
+/**
+ * `cid` goes into every line rather than into a pino child logger: a child per connection costs
+ * memory for as long as the session is held, and a server holds thousands.
+ */
+export function serveMediaConnection(socket: Socket, log: pino.Logger, cid: string): void {
   const handshake = new RtmpHandshake();
   socket.setNoDelay(true);
   const timer = setTimeout(() => {
-    log.warn('rtmp handshake timeout, close');
+    log.warn({ cid }, 'rtmp handshake timeout, close');
     socket.destroy();
   }, HANDSHAKE_TIMEOUT_MS);
   timer.unref();
@@ -66,18 +70,18 @@ export function serveMediaConnection(socket: Socket, log: pino.Logger): void {
     const state = handshake.state as HandshakeState;
     if (state === 'failed') {
       clearTimeout(timer);
-      log.warn({ reason: handshake.error }, 'rtmp handshake failed, close');
+      log.warn({ cid, reason: handshake.error }, 'rtmp handshake failed, close');
       socket.destroy();
     } else if (state === 'done') {
       clearTimeout(timer);
-      log.info('rtmp handshake done, session held until the client closes');
+      log.info({ cid }, 'rtmp handshake done, session held until the client closes');
     }
   };
   socket.on('data', onData);
-  socket.on('error', (e: NodeJS.ErrnoException) => log.info({ code: e.code }, 'media connection error'));
+  socket.on('error', (e: NodeJS.ErrnoException) => log.info({ cid, code: e.code }, 'media connection error'));
   socket.once('close', () => {
     clearTimeout(timer);
-    log.info('media connection closed');
+    log.info({ cid }, 'media connection closed');
   });
   // A client that half-closes has nothing more to say; close our side too.
   socket.on('end', () => socket.end());
