@@ -75,7 +75,9 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       result = await startDaemon({
         argv: process.argv.slice(1),
         env: process.env,
-        cwd: process.cwd(),
+        // where we were started, not work_dir: the daemon re-runs our argv, whose -c is relative
+        // to it, and chdirs to work_dir itself
+        cwd: launchCwd,
         stdout: config.logTank === 'file' ? logFile : null,
       });
     } catch (e) {
@@ -86,10 +88,12 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     process.exit(result.exitCode);
   }
 
-  const log = new SrsLog({ tank: config.logTank, file: logFile, level: config.logLevel, format: config.logFormat });
+  let log: SrsLog | null = null;
   try {
+    log = new SrsLog({ tank: config.logTank, file: logFile, level: config.logLevel, format: config.logFormat });
     await log.ready();
   } catch (e) {
+    log?.abandon();
     return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
   const logger = log.logger;
@@ -120,16 +124,16 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     startedAt,
     launchCwd,
     inherited,
-    exit: (code) => process.exit(code),
+    exit: (code) => log.flushThen(() => process.exit(code)),
   });
   try {
     await controller.start();
   } catch (e) {
     const { message } = describeStartError(e);
-    logger.error({ code: e instanceof SrsError ? e.code : undefined }, `start failed: ${message}`);
-    log.flush();
+    // the stack of an unexpected error goes to the log, for us; the terminal gets one line
+    logger.error({ code: e instanceof SrsError ? e.code : undefined, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
     controller.releaseAfterFailedStart();
-    return failStart(e);
+    return log.flushThen(() => failStart(e));
   }
   router.attach((intent, signal) => controller.handle(intent, signal));
 }

@@ -19,7 +19,7 @@ import type { ContainerVerdict } from './container';
 import { SystemdNotifier } from './notify';
 import { planReload, reloadStatusPath } from './reload';
 import { ConfigWatcher } from './watch';
-import { launchUpgrade, type InheritedSockets } from './upgrade';
+import { launchUpgrade, type InheritedSockets, type UpgradeLaunch, type UpgradeOutcome } from './upgrade';
 
 /**
  * A keep-alive socket idle this long is closed by the drain. Not zero: a client that has just
@@ -48,6 +48,12 @@ export interface ControllerOptions {
   exit: (code: number) => void;
 }
 
+interface UpgradeState {
+  launch: UpgradeLaunch | null;
+  /** settles when the upgrade has succeeded or failed */
+  done: Promise<void>;
+}
+
 export class LifecycleController {
   private config: SrsConfig;
   private loaded: LoadedConfig;
@@ -64,7 +70,8 @@ export class LifecycleController {
   private reloading: Promise<ReloadStatus> | null = null;
   private reloadAgain: string | null = null;
   private asprocessTimer: NodeJS.Timeout | null = null;
-  private upgrading = false;
+  /** the upgrade under way, if any: a quit aborts its launch */
+  private upgrade_: UpgradeState | null = null;
   private idleSweeper: NodeJS.Timeout | null = null;
   private inheritedListeners: string[] = [];
 
@@ -119,7 +126,8 @@ export class LifecycleController {
 
   /** Lock the pid file, bind every listener, then say ready (starter pipe, systemd, log). */
   async start(): Promise<void> {
-    this.pidFile = acquirePidFile(this.pidPath());
+    // the new process of an upgrade renames its own locked file over the one its parent holds
+    this.pidFile = acquirePidFile(this.pidPath(), process.pid, { replace: this.opts.inherited.parentPid !== null });
     if (this.pidFile.stalePid !== null) {
       this.log.warn({ pid_file: this.config.pid, stale_pid: this.pidFile.stalePid }, 'took over a stale pid file: its process is gone');
     }
@@ -187,27 +195,59 @@ export class LifecycleController {
   /**
    * SIGUSR2: start the installed srs with our listening sockets; once it is ready, it owns the pid
    * file and we drain and leave. If it fails, we keep serving and take the pid file back.
+   * Serialised with reloads: an upgrade waits for a running reload (the new process must not try
+   * to bind what we are binding), and reloads wait for the upgrade's outcome.
    */
   async upgrade(trigger: string): Promise<void> {
-    if (this.quitting || this.upgrading || !this.pidFile) {
-      this.log.warn({ trigger }, `upgrade ignored: ${this.quitting ? 'quitting' : this.upgrading ? 'an upgrade is already under way' : 'not started'}`);
+    const refuse = this.quitting
+      ? 'quitting'
+      : this.upgrade_ !== null
+        ? 'an upgrade is already under way'
+        : !this.pidFile
+          ? 'not started'
+          : this.config.asprocess
+            ? 'asprocess on: the parent that supervises this process restarts it instead'
+            : null;
+    if (refuse) {
+      this.log.warn({ trigger }, `upgrade ignored: ${refuse}`);
       return;
     }
-    this.upgrading = true;
+    const state: UpgradeState = { launch: null, done: Promise.resolve() };
+    this.upgrade_ = state;
+    let settled: () => void = () => undefined;
+    state.done = new Promise((r) => (settled = r));
+    try {
+      await this.reloading;
+      if (this.quitting) return;
+      await this.handOver(trigger, state);
+    } catch (e) {
+      this.log.error({ err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
+    } finally {
+      this.upgrade_ = null;
+      settled();
+      if (!this.quitting && this.reloadAgain !== null) {
+        const again = this.reloadAgain;
+        this.reloadAgain = null;
+        void this.reload(again);
+      }
+    }
+  }
+
+  private async handOver(trigger: string, state: UpgradeState): Promise<void> {
+    const pidFile = this.pidFile!;
     const pidPath = this.pidPath();
-    const oldbin = `${pidPath}.oldbin`;
     const sockets = this.listeners.listeningSockets();
     const generation = this.opts.inherited.generation + 1;
     const startedAt = Date.now();
     this.log.info({ trigger, sockets: sockets.map((s) => s.key), generation }, `upgrade: starting a new srs with ${sockets.length} listening sockets`);
+    pidFile.setAside(`${pidPath}.oldbin`);
+    let outcome: UpgradeOutcome;
     try {
-      this.pidFile.moveTo(oldbin);
+      state.launch = launchUpgrade({ argv: process.argv.slice(1), env: process.env, cwd: this.opts.launchCwd, sockets, generation });
+      outcome = await state.launch.outcome;
     } catch (e) {
-      this.upgrading = false;
-      this.log.error({ err: e }, `upgrade failed: cannot move the pid file to ${oldbin}`);
-      return;
+      outcome = { ok: false, pid: null, message: e instanceof Error ? e.message : String(e) };
     }
-    const outcome = await launchUpgrade({ argv: process.argv.slice(1), env: process.env, cwd: this.opts.launchCwd, sockets, generation });
     const record = (ok: boolean, message: string): void => {
       const file = `${pidPath}.upgrade`;
       try {
@@ -219,12 +259,10 @@ export class LifecycleController {
     };
     if (!outcome.ok) {
       try {
-        this.pidFile.moveTo(pidPath);
-        this.pidFile.writePid(process.pid);
+        pidFile.restore(pidPath);
       } catch (e) {
-        this.log.error({ err: e }, `upgrade: cannot take the pid file back from ${oldbin}`);
+        this.log.error({ err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
       }
-      this.upgrading = false;
       this.log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
       record(false, outcome.message);
       return;
@@ -252,6 +290,16 @@ export class LifecycleController {
     }
     if (this.quitting) return false;
     this.quitting = true;
+    // a new process still starting would be left serving with our sockets: it goes too, and the
+    // pid file is ours again before we release it
+    if (this.upgrade_?.launch) {
+      this.upgrade_.launch.abort('a quit signal arrived during the upgrade');
+      try {
+        this.pidFile?.restore(this.pidPath());
+      } catch (e) {
+        this.log.warn({ err: e }, 'could not take the pid file back from the aborted upgrade');
+      }
+    }
     return true;
   }
 
@@ -281,7 +329,6 @@ export class LifecycleController {
     if (this.idleSweeper) clearInterval(this.idleSweeper);
     this.log.info({ outcome, uptime_ms: Date.now() - this.opts.startedAt }, `${msg}, bye`);
     this.pidFile?.release();
-    this.opts.log.flush();
     this.opts.exit(code);
   }
 
@@ -293,6 +340,13 @@ export class LifecycleController {
     if (this.quitting) {
       const status = this.recordReload({ at: Date.now(), ok: false, trigger, error: 'quitting: reload ignored', applied: [], ignored: [] }, Date.now());
       return Promise.resolve(status);
+    }
+    if (this.upgrade_) {
+      // after the upgrade's outcome: if it failed we reload then; if it succeeded the new
+      // process has read the config already and we are on our way out
+      this.reloadAgain = trigger;
+      this.log.info({ trigger }, 'reload deferred until the upgrade under way has an outcome');
+      return this.upgrade_.done.then(() => this.reloading ?? Promise.resolve(this.lastReload!));
     }
     if (this.reloading) {
       this.reloadAgain = trigger;
@@ -347,8 +401,10 @@ export class LifecycleController {
     this.log.info({ trigger, applied, ignored: plan.ignored.map((c) => c.path) }, applied.length ? `reload ok: applied ${applied.join(', ')}` : 'reload ok: nothing changed');
     if (before.logLevel !== this.config.logLevel) this.opts.log.setLevel(this.config.logLevel);
     this.registry.setMaxConnections(this.config.maxConnections);
-    this.applyWatcher();
-    this.opts.notifier.ready('serving (reloaded)');
+    if (!this.quitting) {
+      this.applyWatcher();
+      this.opts.notifier.ready('serving (reloaded)');
+    }
     return this.recordReload({ at: Date.now(), ok: true, trigger, error: null, applied, ignored: plan.ignored.map((c) => c.path) }, startedAt);
   }
 
@@ -356,7 +412,7 @@ export class LifecycleController {
   private reloadFailed(trigger: string, e: unknown, startedAt: number): ReloadStatus {
     const error = e instanceof Error ? e.message : String(e);
     this.log.error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
-    this.opts.notifier.ready('serving (reload failed, running config kept)');
+    if (!this.quitting) this.opts.notifier.ready('serving (reload failed, running config kept)');
     return this.recordReload({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
   }
 
@@ -427,7 +483,8 @@ export class LifecycleController {
   }
 }
 
+/** One line for the terminal: the message, never a stack (that goes to the log). */
 export function describeStartError(e: unknown): { code: number; message: string } {
   if (e instanceof SrsError) return { code: e.exitCode, message: e.message };
-  return { code: ExitCode.FAILURE, message: e instanceof Error ? (e.stack ?? e.message) : String(e) };
+  return { code: ExitCode.FAILURE, message: e instanceof Error ? e.message : String(e) };
 }

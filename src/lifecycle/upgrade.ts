@@ -55,6 +55,12 @@ export interface UpgradeOutcome {
  * Start the new process with the listening fds at 4.., the readiness pipe at 3, and wait for its
  * word. On failure the new process is killed if it is still there.
  */
+export interface UpgradeLaunch {
+  outcome: Promise<UpgradeOutcome>;
+  /** a quit while the new process starts: kill it, the outcome is a failure with this reason */
+  abort(reason: string): void;
+}
+
 export function launchUpgrade(opts: {
   argv: string[];
   env: Record<string, string | undefined>;
@@ -62,7 +68,7 @@ export function launchUpgrade(opts: {
   sockets: Array<{ key: string; fd: number }>;
   generation: number;
   timeoutMs?: number;
-}): Promise<UpgradeOutcome> {
+}): UpgradeLaunch {
   const READY_AT = 3;
   const mapping = opts.sockets.map((s, i) => `${s.key}=${READY_AT + 1 + i}`).join(',');
   const env: Record<string, string | undefined> = {
@@ -78,7 +84,8 @@ export function launchUpgrade(opts: {
     stdio: ['ignore', 'inherit', 'inherit', 'pipe', ...opts.sockets.map((s) => s.fd)],
   });
   const timeoutMs = opts.timeoutMs ?? UPGRADE_READY_TIMEOUT_MS;
-  return new Promise((resolve) => {
+  let abort: (reason: string) => void = () => undefined;
+  const outcome = new Promise<UpgradeOutcome>((resolve) => {
     let text = '';
     let settled = false;
     const settle = (o: UpgradeOutcome): void => {
@@ -93,7 +100,9 @@ export function launchUpgrade(opts: {
     };
     const timer = setTimeout(() => settle({ ok: false, pid: child.pid ?? null, message: `the new process did not report ready within ${timeoutMs / 1000}s: killed it` }), timeoutMs);
     child.once('error', (e) => settle({ ok: false, pid: null, message: `cannot start the new process: ${e.message}` }));
-    child.once('exit', (code, signal) => settle({ ok: false, pid: child.pid ?? null, message: `the new process exited (${signal ?? `code ${code}`}) before it was ready${text ? `: ${text.trim()}` : ''}` }));
+    // 'close', not 'exit': by then the pipe is drained, so its ERROR line is not missed
+    child.once('close', (code, signal) => settle({ ok: false, pid: child.pid ?? null, message: `the new process exited (${signal ?? `code ${code}`}) before it was ready${text ? `: ${text.trim()}` : ''}` }));
+    abort = (reason) => settle({ ok: false, pid: child.pid ?? null, message: reason });
     const pipe = child.stdio[3] as Readable | null;
     pipe?.on('data', (c: Buffer) => {
       text += c.toString('utf8');
@@ -105,4 +114,5 @@ export function launchUpgrade(opts: {
     });
     pipe?.on('error', () => undefined);
   });
+  return { outcome, abort: (reason) => abort(reason) };
 }

@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as HttpDeps from './http-deps';
 import type { Metrics, ReloadStatus } from './metrics';
+import { SrsError } from '../errors';
 import type { ConnectionRegistry } from './registry';
 
 export interface DaemonDecisionView {
@@ -70,6 +71,10 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     keepAliveTimeout: 5000,
     serverFactory: (handler) => {
       server = http.createServer(handler);
+      // This server never listens itself (our sockets are handed to it), but node starts its
+      // per-connection clock (headersTimeout, requestTimeout: the answer to slowloris) on
+      // 'listening': without it an idle half-request would hold a max_connections slot forever.
+      server.emit('listening');
       return server;
     },
   });
@@ -109,7 +114,11 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   if (roles.api) registerApi(app, ctx);
   if (roles.files !== null) {
     const root = path.resolve(ctx.cwd, roles.files);
-    if (fs.existsSync(root)) {
+    const stat = fs.statSync(root, { throwIfNoEntry: false });
+    if (stat && !stat.isDirectory()) {
+      throw new SrsError('SRS_ERR_CONFIG_VALUE', `http_server.dir ${roles.files}: ${root} is not a directory`);
+    }
+    if (stat) {
       await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
     } else {
       // SRS serves 404s in that case too; say why once instead of failing the start

@@ -111,6 +111,8 @@ function listenOn(server: net.Server, spec: ListenerSpec, fd: number | undefined
 export class ListenerSet {
   private readonly active = new Map<string, Listener>();
   private readonly deps: ListenerDeps;
+  /** closeAll() ran: the process is quitting, nothing opens again */
+  private closed = false;
 
   constructor(deps: ListenerDeps) {
     this.deps = deps;
@@ -151,11 +153,12 @@ export class ListenerSet {
       if (listener.http) handOver(listener.http, socket);
       else listener.pending.push(socket);
     });
-    server.on('error', (e) => this.deps.log().error({ err: e, listener: spec.key }, 'listener error'));
     const key = endpointKey(spec);
     const fd = this.deps.inheritedFds?.get(key);
     if (fd !== undefined) this.deps.inheritedFds?.delete(key);
     await listenOn(server, spec, fd);
+    // after the bind: a bind failure is the caller's to report, once
+    server.on('error', (e) => this.deps.log().error({ err: e, listener: spec.key }, 'listener error'));
     listener.inherited = fd !== undefined;
     return listener;
   }
@@ -209,8 +212,13 @@ export class ListenerSet {
       }
       for (const swap of swaps) if (swap.spec.role !== 'rtmp') swap.app = await this.buildApp(swap.spec);
     } catch (e) {
-      for (const l of opened) closeServer(l.server);
+      this.discard(opened);
       throw e;
+    }
+    if (this.closed) {
+      // a quit closed everything while we were binding: what we opened goes too
+      this.discard(opened);
+      throw new SrsError('SRS_ERR_SIGNAL', 'quitting: listeners not changed');
     }
     for (const l of opened) this.active.set(endpointKey(l.spec), l);
     for (const { listener, spec, app } of swaps) {
@@ -238,8 +246,17 @@ export class ListenerSet {
     return out;
   }
 
+  /** Listeners opened by an apply that is not going through: nobody will answer their sockets. */
+  private discard(listeners: Listener[]): void {
+    for (const l of listeners) {
+      closeServer(l.server);
+      for (const socket of l.pending.splice(0)) socket.destroy();
+    }
+  }
+
   /** Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll). */
   closeAll(): void {
+    this.closed = true;
     const all = [...this.active.values()];
     this.active.clear();
     for (const l of all) {

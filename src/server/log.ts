@@ -79,12 +79,14 @@ export class SrsLog {
 
   constructor(options: LogOptions) {
     this.options = options;
-    // Asynchronous (SonicBoom batches what piles up while a write is in flight: a burst of 1,000
-    // closes is a few writes, not 1,000), and flushed synchronously at every exit, the fatal one
-    // included, so no line is lost.
+    // A file is written synchronously: a write to the page cache costs microseconds, lines stay
+    // in order through a reopen and an exit, and nothing is in flight when the process ends.
+    // The console is asynchronous (a slow reader of a pipe, or journald, must not stall the
+    // server; SonicBoom batches what piles up meanwhile, so a burst of 1,000 lines is a few
+    // writes), and drained in order before every exit (flushThen).
     this.dest =
       options.tank === 'file'
-        ? pino.destination({ dest: options.file, sync: false, mkdir: true, append: true })
+        ? pino.destination({ dest: options.file, sync: true, mkdir: true, append: true })
         : pino.destination({ dest: 1, sync: false });
     // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
     // down with it: SonicBoom reports it as an 'error' event, which unheard would throw.
@@ -115,11 +117,40 @@ export class SrsLog {
     if (this.options.tank === 'file') this.dest.reopen();
   }
 
+  /** Best effort, now: for a process that is dying (an uncaught exception). */
   flush(): void {
     try {
       this.dest.flushSync();
     } catch {
       // flushSync throws when nothing is open yet (the file could not be created): nothing to flush
+    }
+  }
+
+  /**
+   * Write out everything, in order, then call `done`: a write in flight finishes first (a
+   * synchronous flush under it would put later lines before it), then the rest synchronously.
+   * Bounded: a reader that never drains does not keep a quitting process alive.
+   */
+  flushThen(done: () => void, timeoutMs = 2000): void {
+    const dest = this.dest as Destination & { _writing?: boolean };
+    const deadline = Date.now() + timeoutMs;
+    const attempt = (): void => {
+      if (dest._writing && Date.now() < deadline) {
+        setTimeout(attempt, 1);
+        return;
+      }
+      this.flush();
+      done();
+    };
+    attempt();
+  }
+
+  /** The destination could not be opened: release it, so pino's exit hook has nothing to flush. */
+  abandon(): void {
+    try {
+      this.dest.destroy();
+    } catch {
+      // nothing was open
     }
   }
 

@@ -241,3 +241,20 @@ test('asprocess on: quits when the parent goes away; refused together with daemo
   assert.equal(r.code, 3);
   assert.match(r.stderr, /asprocess/);
 });
+
+test('daemon on with work_dir: the daemon finds its config relative to where it was started', async () => {
+  const c = await daemonConfig();
+  const wd = path.join(c.dir, 'wd');
+  fs.mkdirSync(wd);
+  fs.mkdirSync(path.join(c.dir, 'conf'));
+  const rel = 'conf/wd.conf';
+  fs.writeFileSync(path.join(c.dir, rel), fs.readFileSync(c.file, 'utf8') + `\nwork_dir ${wd};\n`);
+  const r = await h.runSrsAsync(['-c', rel], { cwd: c.dir });
+  assert.equal(r.code, 0, r.output);
+  const pid = daemonPid(c.pidFile);
+  try {
+    assert.equal(fs.readlinkSync(`/proc/${pid}/cwd`), wd, 'the daemon runs in work_dir');
+  } finally {
+    await stopDaemon(pid);
+  }
+});

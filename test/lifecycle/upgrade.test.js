@@ -229,3 +229,75 @@ test('a new process that fails to start leaves the old one serving with its pid 
   await h.waitFor(`old pid ${pid} gone after a good upgrade`, () => h.pidGone(pid), 10000);
   h.killPid(next, 'SIGTERM');
 });
+
+test('the pid file never disappears during a handover', async (t) => {
+  const s = await startDaemon(t);
+  const old = s.current();
+  let missing = 0;
+  let polls = 0;
+  let watching = true;
+  const watcher = (async () => {
+    while (watching) {
+      polls++;
+      if (!fs.existsSync(s.pidFile)) missing++;
+      await new Promise((r) => setImmediate(r));
+    }
+  })();
+  const r = await h.runSrsAsync(['-s', 'upgrade', '-c', s.file], { cwd: s.dir });
+  assert.equal(r.code, 0, r.output);
+  await h.waitFor(`old pid ${old} gone`, () => h.pidGone(old), 10000);
+  watching = false;
+  await watcher;
+  assert.ok(polls > 100, `polled ${polls} times`);
+  assert.equal(missing, 0, `srs.pid was missing in ${missing} of ${polls} polls`);
+  assert.notEqual(s.current(), old);
+});
+
+test('a reload just before an upgrade: the upgrade waits for it, and the new process inherits the new listener', async (t) => {
+  const s = await startDaemon(t);
+  const old = s.current();
+  const [extra] = await h.freePorts(1);
+  fs.writeFileSync(s.file, s.text(`listen ${extra};`).replace(/^listen (\d+);$/m, `listen $1 ${extra};`));
+  process.kill(old, 'SIGHUP');
+  process.kill(old, 'SIGUSR2');
+  await h.waitFor(`old pid ${old} to hand over and exit`, () => h.pidGone(old), 15000);
+  const log = fs.readFileSync(s.log, 'utf8');
+  assert.match(log, /upgrade: pid \d+ \(generation 2\) is ready/, log.slice(-2000));
+  assert.equal(await h.canConnect(extra), true, 'the port the reload added is served by the new process');
+  const r = await h.request(s.api, '/api/v1/summaries');
+  assert.ok(r.json.data.self.inherited_listeners.includes(`rtmp 0.0.0.0:${extra}`), JSON.stringify(r.json.data.self.inherited_listeners));
+});
+
+test('a quit during an upgrade leaves one consistent state: whoever serves holds the pid file', async (t) => {
+  const s = await startDaemon(t);
+  const old = s.current();
+  process.kill(old, 'SIGUSR2');
+  process.kill(old, 'SIGTERM');
+  await h.waitFor(`old pid ${old} to exit`, () => h.pidGone(old), 10000);
+  // let a new process that was already ready settle in; one that was still starting was killed
+  await h.waitFor('no process left starting', () => !fs.readdirSync(s.dir).some((f) => f.startsWith('srs.pid.new.')), 5000);
+  const serving = await h.canConnect(s.api);
+  const { isPidFileLocked, readPid } = require('../../dist/lifecycle/pidfile.js');
+  if (serving) {
+    const pid = readPid(s.pidFile);
+    h.track(pid);
+    s.pids.add(pid);
+    assert.notEqual(pid, old);
+    assert.equal(isPidFileLocked(s.pidFile), true, 'the process that serves holds the pid file');
+    assert.equal((await h.request(s.api, '/api/v1/summaries')).json.data.self.pid, pid);
+  } else {
+    assert.equal(isPidFileLocked(s.pidFile), false, 'nothing serves, nothing holds the pid file');
+  }
+});
+
+test('asprocess on: SIGUSR2 is refused (the supervising parent restarts srs instead)', async (t) => {
+  const dir = h.tmpdir('srs-upgrade-');
+  const [rtmp, api] = await h.freePorts(2);
+  const file = h.writeConfig(dir, { rtmp, api, extra: 'asprocess on;' });
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  srs.kill('SIGUSR2');
+  await srs.waitForLine(/upgrade ignored: asprocess on/);
+  assert.equal((await h.request(api, '/healthz')).status, 200);
+});

@@ -291,3 +291,15 @@ test('ffmpeg, a real RTMP client, completes the handshake (its digest C1 against
   h.killPid(ff.pid, 'SIGKILL');
   await srs.waitForLine(/media connection closed/);
 });
+
+test('http_server.dir that is a file: one line naming the directive, no stack', async () => {
+  const dir = h.tmpdir();
+  const [rtmp, http] = await h.freePorts(2);
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(file, `listen ${rtmp};\ndaemon off;\npid ${path.join(dir, 'srs.pid')};\nsrs_log_tank console;\nhttp_server { enabled on; listen ${http}; dir ${file}; }\n`);
+  const r = h.runSrs(['-c', file], { cwd: dir });
+  assert.equal(r.code, 3, r.output);
+  assert.match(r.stderr, /srs: http_server\.dir .* is not a directory/);
+  assert.doesNotMatch(r.stderr, /\n\s+at /);
+  assert.equal(fs.existsSync(path.join(dir, 'srs.pid')), false);
+});
