@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { native, type InotifyEvent, type InotifyHandle } from '../native';
 import { filesHash } from '../config/load';
+import { realClock, type Clock } from './grace';
 
 export const WATCH_DEBOUNCE_MS = 30;
 /** a writer that never stops writing still gets its changes applied this often */
@@ -16,12 +17,15 @@ export class ConfigWatcher {
   private files: string[] = [];
   private names = new Set<string>();
   private lastHash = '';
-  private timer: NodeJS.Timeout | null = null;
+  private timer: unknown = null;
   private firstEventAt = 0;
   private readonly onChange: (reason: string) => void;
+  private readonly clock: Clock;
 
-  constructor(onChange: (reason: string) => void) {
+  /** `clock` is injectable so the coalescing is tested without sleeping */
+  constructor(onChange: (reason: string) => void, clock: Clock = realClock) {
     this.onChange = onChange;
+    this.clock = clock;
   }
 
   get watching(): boolean {
@@ -62,7 +66,7 @@ export class ConfigWatcher {
   }
 
   stop(): void {
-    if (this.timer) clearTimeout(this.timer);
+    if (this.timer !== null) this.clock.clearTimeout(this.timer);
     this.timer = null;
     this.inotify?.close();
     this.inotify = null;
@@ -75,14 +79,14 @@ export class ConfigWatcher {
 
   /** Coalesce: settle WATCH_DEBOUNCE_MS after the last event, or WATCH_MAX_DELAY_MS after the first. */
   private schedule(): void {
-    const now = Date.now();
-    if (this.timer) {
-      clearTimeout(this.timer);
+    const now = this.clock.now();
+    if (this.timer !== null) {
+      this.clock.clearTimeout(this.timer);
     } else {
       this.firstEventAt = now;
     }
     const wait = Math.max(0, Math.min(WATCH_DEBOUNCE_MS, this.firstEventAt + WATCH_MAX_DELAY_MS - now));
-    this.timer = setTimeout(() => this.settle(), wait);
+    this.timer = this.clock.setTimeout(() => this.settle(), wait);
   }
 
   private settle(): void {
