@@ -19,7 +19,7 @@ import type { ContainerVerdict } from './container';
 import { SystemdNotifier } from './notify';
 import { planReload, reloadStatusPath } from './reload';
 import { ConfigWatcher } from './watch';
-import { launchUpgrade, type InheritedSockets, type UpgradeLaunch, type UpgradeOutcome } from './upgrade';
+import { handOverSockets, type InheritedSockets, type UpgradeLaunch } from './upgrade';
 
 /**
  * A keep-alive socket idle this long is closed by the drain. Not zero: a client that has just
@@ -234,41 +234,19 @@ export class LifecycleController {
   }
 
   private async handOver(trigger: string, state: UpgradeState): Promise<void> {
-    const pidFile = this.pidFile!;
-    const pidPath = this.pidPath();
-    const sockets = this.listeners.listeningSockets();
-    const generation = this.opts.inherited.generation + 1;
-    const startedAt = Date.now();
-    this.log.info({ trigger, sockets: sockets.map((s) => s.key), generation }, `upgrade: starting a new srs with ${sockets.length} listening sockets`);
-    pidFile.setAside(`${pidPath}.oldbin`);
-    let outcome: UpgradeOutcome;
-    try {
-      state.launch = launchUpgrade({ argv: process.argv.slice(1), env: process.env, cwd: this.opts.launchCwd, sockets, generation });
-      outcome = await state.launch.outcome;
-    } catch (e) {
-      outcome = { ok: false, pid: null, message: e instanceof Error ? e.message : String(e) };
-    }
-    const record = (ok: boolean, message: string): void => {
-      const file = `${pidPath}.upgrade`;
-      try {
-        fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ok, message, old_pid: process.pid, new_pid: outcome.pid, started_at: startedAt, at: Date.now() }) + '\n');
-        fs.renameSync(`${file}.tmp`, file);
-      } catch (e) {
-        this.log.warn({ err: e }, 'could not write the upgrade status file');
-      }
-    };
-    if (!outcome.ok) {
-      try {
-        pidFile.restore(pidPath);
-      } catch (e) {
-        this.log.error({ err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
-      }
-      this.log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
-      record(false, outcome.message);
-      return;
-    }
-    this.log.info({ new_pid: outcome.pid, generation, handover_ms: Date.now() - startedAt }, `upgrade: pid ${outcome.pid} (generation ${generation}) is ready; this process stops accepting and drains`);
-    record(true, outcome.message);
+    const outcome = await handOverSockets({
+      log: this.log,
+      pidFile: this.pidFile!,
+      pidPath: this.pidPath(),
+      sockets: this.listeners.listeningSockets(),
+      generation: this.opts.inherited.generation + 1,
+      argv: process.argv.slice(1),
+      env: process.env,
+      cwd: this.opts.launchCwd,
+      trigger,
+      onLaunch: (launch) => (state.launch = launch),
+    });
+    if (!outcome.ok) return;
     // systemd follows the new main process (the unit needs NotifyAccess=all)
     this.opts.notifier.notify([`MAINPID=${outcome.pid}`]);
     this.quitting = true;
@@ -276,6 +254,7 @@ export class LifecycleController {
     // nobody needs to find us gone: the new process already answers, so no grace_start_wait
     this.grace.start({ startWaitMs: 0, finalWaitMs: this.config.graceFinalWait, maxWaitMs: this.config.graceMaxWait }, `upgrade handed over to pid ${outcome.pid}`);
   }
+
 
   reopen(trigger: string): void {
     this.opts.log.reopen();

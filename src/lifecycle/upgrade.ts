@@ -4,8 +4,11 @@
 // handover, only its owner changes). The new process reports ready on a pipe; only then does the
 // old one close its copies and drain.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import type { Readable } from 'node:stream';
+import type pino from 'pino';
 import { READY_FD_ENV } from './daemon';
+import type { PidFileLock } from './pidfile';
 
 export const INHERITED_ENV = 'SRS_INHERITED_FDS';
 export const PARENT_ENV = 'SRS_UPGRADE_PARENT';
@@ -115,4 +118,55 @@ export function launchUpgrade(opts: {
     pipe?.on('error', () => undefined);
   });
   return { outcome, abort: (reason) => abort(reason) };
+}
+
+/**
+ * The old process's side of a handover: set the pid file aside, launch, wait, and record the
+ * outcome next to the pid file (`-s upgrade` waits for it). On failure the pid file is ours
+ * again and the reason is logged; on success the caller drains and leaves.
+ */
+export async function handOverSockets(opts: {
+  log: pino.Logger;
+  pidFile: PidFileLock;
+  pidPath: string;
+  sockets: Array<{ key: string; fd: number }>;
+  generation: number;
+  argv: string[];
+  env: Record<string, string | undefined>;
+  cwd: string;
+  trigger: string;
+  /** the launch, as soon as there is one: a quit aborts it */
+  onLaunch(launch: UpgradeLaunch): void;
+}): Promise<UpgradeOutcome> {
+  const { log, pidFile, pidPath, sockets, generation } = opts;
+  const startedAt = Date.now();
+  log.info({ trigger: opts.trigger, sockets: sockets.map((s) => s.key), generation }, `upgrade: starting a new srs with ${sockets.length} listening sockets`);
+  pidFile.setAside(`${pidPath}.oldbin`);
+  let outcome: UpgradeOutcome;
+  try {
+    const launch = launchUpgrade({ argv: opts.argv, env: opts.env, cwd: opts.cwd, sockets, generation });
+    opts.onLaunch(launch);
+    outcome = await launch.outcome;
+  } catch (e) {
+    // spawn itself can throw (E2BIG, EMFILE...): the same failure as a new process that died
+    outcome = { ok: false, pid: null, message: e instanceof Error ? e.message : String(e) };
+  }
+  const file = `${pidPath}.upgrade`;
+  try {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ok: outcome.ok, message: outcome.message, old_pid: process.pid, new_pid: outcome.pid, started_at: startedAt, at: Date.now() }) + '\n');
+    fs.renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    log.warn({ err: e }, 'could not write the upgrade status file');
+  }
+  if (!outcome.ok) {
+    try {
+      pidFile.restore(pidPath);
+    } catch (e) {
+      log.error({ err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
+    }
+    log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
+    return outcome;
+  }
+  log.info({ new_pid: outcome.pid, generation, handover_ms: Date.now() - startedAt }, `upgrade: pid ${outcome.pid} (generation ${generation}) is ready; this process stops accepting and drains`);
+  return outcome;
 }
