@@ -222,7 +222,7 @@ function blockLabel(blockPath: string): string {
 
 /**
  * Check every name against the vocabulary of its block, in document order. Unknown: SrsError
- * SRS_ERR_CONFIG_UNKNOWN naming the nearest valid name. Known to SRS but not implemented here: one
+ * SRS_ERR_CONFIG_UNKNOWN naming the nearest valid name. Known to SRS but unsupported by srs so far: one
  * 'unsupported' warning for the outermost such directive (its contents are checked, not warned).
  */
 export function checkVocabulary(directives: readonly Directive[], blockPath: readonly string[], warnings: ConfigWarning[]): void {

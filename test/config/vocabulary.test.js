@@ -46,7 +46,7 @@ test('far from everything: no "did you mean", but still the nearest name', () =>
   unknown('worker_processes 3;\nlisten 1935;\n', 1, 1, /SRS knows no such directive there \(nearest: "/);
 });
 
-test('known to SRS but not implemented: one warning with its location, then ignored', () => {
+test('known to SRS but unsupported by srs: one warning with its location, then ignored', () => {
   const r = load('listen 1935;\nchunk_size 60000;\nrtc_server {\n  enabled on;\n  candidate $CANDIDATE;\n}\nvhost v {\n  hls { enabled on; }\n}\n');
   assert.deepEqual(
     r.warnings.map((w) => [w.code, w.location.line, w.location.col]),

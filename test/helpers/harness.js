@@ -167,10 +167,11 @@ function runSrs(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
   return { code: r.status, signal: r.signal, stdout: r.stdout, stderr: r.stderr, output: r.stdout + r.stderr };
 }
 
-/** Async version, so the test process stays responsive (e.g. to serve as a peer) while it runs. */
-function runSrsAsync(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
+/** Run a command to completion, asynchronously (the test process stays responsive, e.g. to serve
+ * as a peer, while it runs), killed at the deadline. */
+function run(cmd, args, { cwd = ROOT, env = {}, timeoutMs = 30000 } = {}) {
   return new Promise((resolve) => {
-    const child = spawn(SRS, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     track(child.pid);
     let stdout = '';
     let stderr = '';
@@ -179,9 +180,13 @@ function runSrsAsync(args, { cwd, env = {}, timeoutMs = 30000 } = {}) {
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('exit', (code, signal) => {
       clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, output: stdout + stderr });
+      resolve({ code, signal, stdout, stderr, output: stdout + stderr, timedOut: signal === 'SIGKILL' });
     });
   });
+}
+
+function runSrsAsync(args, opts = {}) {
+  return run(SRS, args, opts);
 }
 
 /** A config in SRS's grammar for a test: ports and paths inside dir. */
@@ -218,6 +223,7 @@ module.exports = {
   startSrs,
   runSrs,
   runSrsAsync,
+  run,
   writeConfig,
   track,
   killPid,

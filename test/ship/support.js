@@ -1,26 +1,13 @@
 'use strict';
 // Helpers for the shipping tests (test/ship/*.test.js): `make install` into a temp prefix, run
 // commands with deadlines, read the installed server's pid file. Not a test file itself.
-const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, track, killPid, pidGone } = require('../helpers/harness');
+const { ROOT, track, killPid, pidGone, run: harnessRun } = require('../helpers/harness');
 
-/** Run a command to completion, asynchronously, killed at the deadline. */
-function run(cmd, args, { cwd = ROOT, env = {}, timeoutMs = 60000 } = {}) {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    track(child.pid);
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c) => (stdout += c));
-    child.stderr.on('data', (c) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('exit', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, output: stdout + stderr, timedOut: signal === 'SIGKILL' });
-    });
-  });
+/** Run a command to completion, asynchronously, killed at the deadline (60 s unless told). */
+function run(cmd, args, opts = {}) {
+  return harnessRun(cmd, args, { timeoutMs: 60000, ...opts });
 }
 
 /** `make install` with PREFIX (and DESTDIR); throws with make's output when it fails. */
