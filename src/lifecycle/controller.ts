@@ -73,6 +73,7 @@ export class LifecycleController {
   /** the upgrade under way, if any: a quit aborts its launch */
   private upgrade_: UpgradeState | null = null;
   private idleSweeper: NodeJS.Timeout | null = null;
+  private readonly refusals: { timer: NodeJS.Timeout | null; count: number } = { timer: null, count: 0 };
   private inheritedListeners: string[] = [];
 
   constructor(opts: ControllerOptions) {
@@ -81,9 +82,7 @@ export class LifecycleController {
     this.config = opts.loaded.config;
     this.registry = new ConnectionRegistry(this.config.maxConnections);
     this.metrics = new Metrics(this.registry, opts.startedAt);
-    this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) =>
-      this.log.warn({ listener: r.listener, remote: r.remote, max_connections: this.registry.maxConnections }, `connection refused: ${r.reason}`),
-    );
+    this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) => this.refused(r));
     this.registry.on('closed', () => this.grace.connectionClosed());
     this.listeners = new ListenerSet({
       registry: this.registry,
@@ -110,6 +109,26 @@ export class LifecycleController {
       finish: (outcome) => this.finish(ExitCode.OK, `graceful quit done (${outcome})`, outcome),
     });
     this.watcher = new ConfigWatcher((reason) => void this.reload(reason));
+  }
+
+  /**
+   * The first refusal is logged at once, then one line a second with the count: a flood of
+   * clients over max_connections must not become a flood of log lines that fills the disk.
+   */
+  private refused(r: { listener: string; remote: string; reason: string }): void {
+    if (this.refusals.timer) {
+      this.refusals.count++;
+      return;
+    }
+    this.log.warn({ listener: r.listener, remote: r.remote, max_connections: this.registry.maxConnections }, `connection refused: ${r.reason}`);
+    this.refusals.timer = setTimeout(() => {
+      this.refusals.timer = null;
+      if (this.refusals.count > 0) {
+        this.log.warn({ max_connections: this.registry.maxConnections }, `connection refused: ${this.refusals.count} more in the last second (max_connections)`);
+        this.refusals.count = 0;
+      }
+    }, 1000);
+    this.refusals.timer.unref();
   }
 
   private get log(): import('pino').Logger {

@@ -135,20 +135,31 @@ test('max_connections refuses, counts and logs', async (t) => {
     await new Promise((r) => s.once('connect', r));
   }
   await srs.waitForLine(/(rtmp client connected[\s\S]*){3}/);
-  // the 4th is accepted by the kernel and closed by srs at once
-  const fourth = net.connect({ port: rtmp, host: '127.0.0.1' });
-  socks.push(fourth);
-  await new Promise((resolve) => fourth.once('close', resolve));
+  // the next 20 are accepted by the kernel and closed by srs at once
+  for (let i = 0; i < 20; i++) {
+    const extra = net.connect({ port: rtmp, host: '127.0.0.1' });
+    extra.on('error', () => {});
+    socks.push(extra);
+    await new Promise((resolve) => extra.once('close', resolve));
+  }
   await srs.waitForLine(/connection refused: max_connections/);
   socks.slice(0, 3).forEach((s) => s.destroy());
-  await h.waitFor('connections to drop to zero', async () => {
+  await h.waitFor('20 refusals counted in /metrics', async () => {
     try {
       const r = await h.request(api, '/metrics');
-      return /srs_connections_refused_total\{listener="rtmp",reason="max_connections"\} 1/.test(r.text) ? r : null;
+      return /srs_connections_refused_total\{listener="rtmp",reason="max_connections"\} 20/.test(r.text) ? r : null;
     } catch {
       return null;
     }
   });
+  // logged, but not one line each: the first at once, then a count per second
+  const logged = () => {
+    const firsts = (srs.output.match(/connection refused: max_connections/g) || []).length;
+    const more = [...srs.output.matchAll(/connection refused: (\d+) more in the last second/g)].reduce((n, m) => n + Number(m[1]), 0);
+    return { firsts, more };
+  };
+  await h.waitFor('every refusal accounted for in the log', () => logged().firsts + logged().more === 20, 5000);
+  assert.ok(logged().firsts < 20, `${logged().firsts} lines for 20 refusals`);
 });
 
 test('SIGTERM and SIGINT with open connections: clean exit 0, pid file removed', async (t) => {
