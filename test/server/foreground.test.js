@@ -314,3 +314,30 @@ test('http_server.dir that is a file: one line naming the directive, no stack', 
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.equal(fs.existsSync(path.join(dir, 'srs.pid')), false);
 });
+
+test('listen on an IPv6 address and on several ports; http_api.auth guards /api/', async (t) => {
+  const dir = h.tmpdir();
+  const [a, b, api] = await h.freePorts(3);
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(
+    file,
+    `listen [::1]:${a} 127.0.0.1:${b};\ndaemon off;\npid ${path.join(dir, 'srs.pid')};\nsrs_log_tank console;\n` +
+      `http_api { enabled on; listen 127.0.0.1:${api}; auth { enabled on; username admin; password s3cret; } }\n`,
+  );
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  assert.match(srs.output, new RegExp(`listen at \\[::1\\]:${a} \\(rtmp\\)`));
+  assert.equal(await h.canConnect(a, '::1'), true, 'IPv6 media listener');
+  assert.equal(await h.canConnect(b, '127.0.0.1'), true, 'second media listener');
+  assert.equal(await h.canConnect(b, '::1'), false, 'bound to the address asked for, not to every one');
+  const denied = await h.request(api, '/api/v1/summaries');
+  assert.equal(denied.status, 401);
+  assert.match(denied.headers['www-authenticate'], /Basic/);
+  assert.match(denied.json.message, /http_api\.auth/);
+  const wrong = await h.request(api, '/api/v1/summaries', { headers: { authorization: `Basic ${Buffer.from('admin:nope').toString('base64')}` } });
+  assert.equal(wrong.status, 401);
+  const ok = await h.request(api, '/api/v1/summaries', { headers: { authorization: `Basic ${Buffer.from('admin:s3cret').toString('base64')}` } });
+  assert.equal(ok.status, 200);
+  assert.equal((await h.request(api, '/healthz')).status, 200, 'probes stay open');
+});
