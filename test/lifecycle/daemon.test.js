@@ -258,3 +258,25 @@ test('daemon on with work_dir: the daemon finds its config relative to where it 
     await stopDaemon(pid);
   }
 });
+
+test('a daemon that dies before it is ready is reported as such by the starter', async () => {
+  const c = await daemonConfig();
+  // loaded into every node of this run through NODE_OPTIONS, it kills only the daemon (the
+  // process that has the readiness fd), before srs's code runs
+  const crash = path.join(c.dir, 'crash.js');
+  fs.writeFileSync(crash, "if (process.env.SRS_DAEMON_READY_FD) process.kill(process.pid, 'SIGKILL');\n");
+  const r = await h.runSrsAsync(['-c', c.file], { cwd: c.dir, env: { NODE_OPTIONS: `--require ${crash}` } });
+  assert.equal(r.code, 1, r.output);
+  assert.match(r.stderr, new RegExp(`daemon \\(pid \\d+\\) exited before it was ready; see ${c.log.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
+  assert.equal(fs.existsSync(c.pidFile), false);
+});
+
+test('a daemon that never reports ready is killed at the deadline, and the starter says so', async () => {
+  const { startDaemon } = require('../../dist/lifecycle/daemon.js');
+  const dir = h.tmpdir('srs-daemon-');
+  const r = await startDaemon({ argv: ['-e', 'setInterval(() => {}, 1000)'], env: process.env, cwd: dir, stdout: null, timeoutMs: 300 });
+  h.track(r.pid);
+  assert.equal(r.exitCode, 1);
+  assert.match(r.message, new RegExp(`daemon \\(pid ${r.pid}\\) did not report ready within 0.3s: killed it`));
+  await h.waitFor(`the hung daemon ${r.pid} to be gone`, () => h.pidGone(r.pid), 5000);
+});
