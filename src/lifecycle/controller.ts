@@ -276,6 +276,10 @@ export class LifecycleController {
 
 
   reopen(trigger: string): void {
+    if (this.config.logTank !== 'file') {
+      this.log.info({ trigger }, 'log reopen requested: the log goes to the console, nothing to reopen');
+      return;
+    }
     this.opts.log.reopen();
     this.log.info({ trigger }, 'log file reopened');
   }
