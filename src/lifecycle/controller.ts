@@ -44,7 +44,7 @@ export interface ControllerOptions {
   launchCwd: string;
   /** what a previous process handed over (zero-downtime upgrade) */
   inherited: InheritedSockets;
-  /** exit the process (injectable for tests of the controller in-process) */
+  /** how the process ends: main flushes the log in order, then exits */
   exit: (code: number) => void;
 }
 
