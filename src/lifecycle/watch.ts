@@ -72,7 +72,8 @@ export class ConfigWatcher {
     this.inotify = null;
   }
 
-  private onEvents(events: InotifyEvent[]): void {
+  /** The inotify callback (public so a test can hand it a batch directly). */
+  onEvents(events: InotifyEvent[]): void {
     if (!events.some((e) => this.names.has(e.name))) return;
     this.schedule();
   }

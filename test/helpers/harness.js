@@ -11,20 +11,62 @@ const path = require('node:path');
 const ROOT = path.resolve(__dirname, '..', '..');
 const SRS = path.join(ROOT, 'objs', 'srs');
 
-/** Processes started by this test file: killed by pid at exit, even when a test fails. */
-const started = new Set();
-process.on('exit', () => {
-  for (const pid of started) {
+/**
+ * Processes started by this test file, by pid and start time: killed at exit of the file, even
+ * when a test failed, and only if the pid still names the same process (pids are reused).
+ */
+const started = new Map();
+
+/** Field 22 of /proc/PID/stat: when the process started, in clock ticks since boot. */
+function startTime(pid) {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+  } catch {
+    return null;
+  }
+}
+
+/** Pid files of servers this file started: whoever they name at exit is ours too (a daemon or an
+ * upgraded process the test never learnt the pid of, because it failed first). */
+const pidFiles = new Set();
+
+function trackPidFile(file) {
+  pidFiles.add(file);
+  return file;
+}
+
+function cleanup() {
+  for (const file of pidFiles) {
     try {
-      process.kill(pid, 'SIGKILL');
+      const pid = Number(fs.readFileSync(file, 'utf8').trim());
+      if (pid > 0 && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes('objs/srs')) process.kill(pid, 'SIGKILL');
     } catch {
-      // gone
+      // no file, no such process
     }
   }
-});
+  pidFiles.clear();
+  for (const [pid, since] of started) {
+    if (since !== null && startTime(pid) === since) {
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // gone
+      }
+    }
+  }
+  started.clear();
+}
+process.on('exit', cleanup);
+for (const signal of ['SIGTERM', 'SIGINT']) {
+  process.once(signal, () => {
+    cleanup();
+    process.exit(1);
+  });
+}
 
 function track(pid) {
-  if (pid) started.add(pid);
+  if (pid && !started.has(pid)) started.set(pid, startTime(pid));
   return pid;
 }
 
@@ -206,6 +248,7 @@ vhost __defaultVhost__ { }
 `;
   const file = path.join(dir, name);
   fs.writeFileSync(file, text);
+  trackPidFile(path.join(dir, 'srs.pid'));
   return file;
 }
 
@@ -226,5 +269,6 @@ module.exports = {
   run,
   writeConfig,
   track,
+  trackPidFile,
   killPid,
 };

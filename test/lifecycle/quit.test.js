@@ -111,8 +111,13 @@ test('SIGQUIT: ready 503 at once, accept during grace_start_wait, drain every ki
   download.resume();
   const got = await download.done;
   assert.equal(got.bytes, BIG, 'the in-flight response completed');
-  await new Promise((r) => setTimeout(r, 0));
+  // the media session alone now holds the process, for longer than grace_final_wait: the drain
+  // waits for it (its once-a-second line comes after the download is gone)
+  const linesBefore = (s.srs.output.match(/wait for 1 conns to quit/g) || []).length;
+  await h.waitFor('the drain waiting for the media session alone', () => (s.srs.output.match(/wait for 1 conns to quit/g) || []).length > linesBefore + 1, 5000);
+  assert.ok(Date.now() - got.at > FINAL_WAIT, 'held longer than grace_final_wait after the download');
   assert.equal(h.pidGone(s.srs.pid), false, 'still waiting for the media session');
+  assert.equal(mediaClosedByServer, false);
   const lastClose = Date.now();
   media.end();
   const { code } = await s.srs.waitForExit(FINAL_WAIT + 3000);

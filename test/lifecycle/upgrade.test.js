@@ -28,7 +28,7 @@ ${extra}
   fs.writeFileSync(file, text());
   const r = await h.runSrsAsync(['-c', file], { cwd: dir });
   assert.equal(r.code, 0, r.output);
-  const pidFile = path.join(dir, 'srs.pid');
+  const pidFile = h.trackPidFile(path.join(dir, 'srs.pid'));
   const pids = new Set();
   const current = () => {
     const pid = Number(fs.readFileSync(pidFile, 'utf8').trim());
@@ -156,6 +156,8 @@ test('three upgrades in a row under load: no failed request, no reset, only the 
   const s = await startDaemon(t);
   const l = load([s.api, s.files], 16);
   const storm = connectStorm(s.rtmp);
+  // a failed assertion must not leave 24 client loops spinning against a dead server
+  t.after(() => Promise.all([l.stop(), storm.stop()]));
   await h.waitFor('some load before the first upgrade', () => l.stats.ok > 200);
   const chain = [];
   for (let i = 0; i < 3; i++) {

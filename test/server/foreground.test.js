@@ -159,7 +159,8 @@ test('max_connections refuses, counts and logs', async (t) => {
     return { firsts, more };
   };
   await h.waitFor('every refusal accounted for in the log', () => logged().firsts + logged().more === 20, 5000);
-  assert.ok(logged().firsts < 20, `${logged().firsts} lines for 20 refusals`);
+  // 20 refusals within a second or two: one or two first lines, the rest counted
+  assert.ok(logged().firsts <= 3 && logged().more >= 17, `${logged().firsts} lines and ${logged().more} counted for 20 refusals`);
 });
 
 test('SIGTERM and SIGINT with open connections: clean exit 0, pid file removed', async (t) => {
