@@ -105,7 +105,10 @@ export class LifecycleController {
       },
       openConnections: () => this.registry.size,
       log: (level, msg, fields) => this.log[level](fields ?? {}, msg),
-      cutConnections: () => this.registry.destroyAll(),
+      cutConnections: () => {
+        const n = this.registry.destroyAll();
+        if (n > 0) this.log.warn({ cut: n }, `cut ${n} connections`);
+      },
       finish: (outcome) => this.finish(ExitCode.OK, `graceful quit done (${outcome})`, outcome),
     });
     this.watcher = new ConfigWatcher((reason) => void this.reload(reason));
@@ -321,8 +324,8 @@ export class LifecycleController {
     this.log.info({ reason, open: this.registry.size }, `${reason}: fast quit`);
     this.opts.notifier.stopping('fast quit');
     this.listeners.closeAll();
-    this.registry.destroyAll();
-    this.finish(ExitCode.OK, 'fast quit done', 'fast');
+    const cut = this.registry.destroyAll();
+    this.finish(ExitCode.OK, `fast quit done, ${cut} connections closed`, 'fast');
   }
 
   private finish(code: number, msg: string, outcome: GraceOutcome): void {

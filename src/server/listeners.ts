@@ -146,7 +146,7 @@ export class ListenerSet {
       if (media) {
         const log = this.deps.log();
         log.info({ cid: connection.id, remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
-        serveMediaConnection(socket, log, connection.id);
+        serveMediaConnection(socket, log, connection);
         return;
       }
       (socket as net.Socket & { srsConnection?: Connection }).srsConnection = connection;

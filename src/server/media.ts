@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import type pino from 'pino';
+import type { Connection } from './registry';
 
 export const RTMP_VERSION = 3;
 export const HANDSHAKE_SIZE = 1536;
@@ -55,7 +56,8 @@ export class RtmpHandshake {
  * `cid` goes into every line rather than into a pino child logger: a child per connection costs
  * memory for as long as the session is held, and a server holds thousands.
  */
-export function serveMediaConnection(socket: Socket, log: pino.Logger, cid: string): void {
+export function serveMediaConnection(socket: Socket, log: pino.Logger, connection: Pick<Connection, 'id' | 'cut'>): void {
+  const cid = connection.id;
   const handshake = new RtmpHandshake();
   socket.setNoDelay(true);
   const timer = setTimeout(() => {
@@ -81,7 +83,7 @@ export function serveMediaConnection(socket: Socket, log: pino.Logger, cid: stri
   socket.on('error', (e: NodeJS.ErrnoException) => log.info({ cid, code: e.code }, 'media connection error'));
   socket.once('close', () => {
     clearTimeout(timer);
-    log.info({ cid }, 'media connection closed');
+    if (!connection.cut) log.info({ cid }, 'media connection closed');
   });
   // A client that half-closes has nothing more to say; close our side too.
   socket.on('end', () => socket.end());

@@ -17,6 +17,8 @@ export interface Connection {
   inFlight: number;
   /** when the socket last became idle (accepted, or its last response finished) */
   idleSince: number;
+  /** the server cut it (fast quit, grace deadline): one summary line says so, not one each */
+  cut: boolean;
 }
 
 export interface ListenerCounters {
@@ -90,6 +92,7 @@ export class ConnectionRegistry extends EventEmitter {
       socket,
       inFlight: 0,
       idleSince: this.now(),
+      cut: false,
     };
     this.open.set(connection.id, connection);
     socket.once('close', () => {
@@ -131,9 +134,15 @@ export class ConnectionRegistry extends EventEmitter {
     return n;
   }
 
-  /** Fast quit: every connection goes now. */
-  destroyAll(): void {
-    for (const c of this.open.values()) c.socket.destroy();
+  /** Fast quit, or the grace deadline: every connection goes now; returns how many. */
+  destroyAll(): number {
+    let n = 0;
+    for (const c of this.open.values()) {
+      c.cut = true;
+      c.socket.destroy();
+      n++;
+    }
+    return n;
   }
 }
 

@@ -181,7 +181,7 @@ test('SIGTERM and SIGINT with open connections: clean exit 0, pid file removed',
     assert.ok(Date.now() - started < 2000, `${signal} is a fast quit`);
     await closed;
     assert.equal(fs.existsSync(pidFile), false, 'pid file removed');
-    assert.match(srs.output, /fast quit done, bye/);
+    assert.match(srs.output, /fast quit done, 2 connections closed, bye/);
     keepAlive.destroy();
   }
 });
