@@ -286,22 +286,34 @@ test('env-only mode (-e) and SRS_* overrides', async (t) => {
   assert.equal((await h.request(api, '/api/v1/versions')).json.code, 0);
 });
 
-test('ffmpeg, a real RTMP client, completes the handshake (its digest C1 against our simple S1)', async (t) => {
+test('ffmpeg as a publisher and as a player completes the RTMP handshake with srs', async (t) => {
   const { rtmp, api, srs } = await startServer(t);
   const { spawn } = require('node:child_process');
-  const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'debug', '-re', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-f', 'flv', `rtmp://127.0.0.1:${rtmp}/live/test`], { stdio: ['ignore', 'ignore', 'pipe'] });
-  h.track(ff.pid);
-  t.after(() => h.killPid(ff.pid));
-  let log = '';
-  ff.stderr.on('data', (d) => (log += d));
-  await srs.waitForLine(/rtmp handshake done/);
-  // ffmpeg moves on to `connect` once its handshake is done: RTMP messages are a later issue
-  await h.waitFor(`ffmpeg to get past its handshake (its log: ${log.slice(-500)})`, () => /Proto = rtmp, path = \/live\/test/.test(log));
-  assert.doesNotMatch(log, /handshake.*(fail|error)/i);
-  const r = await h.request(api, '/api/v1/clients');
-  assert.equal(r.json.data.clients.filter((c) => c.listener === 'rtmp').length, 1);
-  h.killPid(ff.pid, 'SIGKILL');
-  await srs.waitForLine(/media connection closed/);
+  const modes = {
+    // a publisher sends a digest C1; srs answers the simple S1 (zero version field), which ffmpeg accepts
+    publish: ['-re', '-f', 'lavfi', '-i', 'testsrc=size=64x64:rate=5', '-f', 'flv', `rtmp://127.0.0.1:${rtmp}/live/test`],
+    // a player is the side that would validate the server's S1/S2 digests
+    play: ['-i', `rtmp://127.0.0.1:${rtmp}/live/test`, '-f', 'null', '-'],
+  };
+  let done = 0;
+  for (const [mode, args] of Object.entries(modes)) {
+    const ff = spawn('ffmpeg', ['-hide_banner', '-loglevel', 'debug', ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    h.track(ff.pid);
+    t.after(() => h.killPid(ff.pid));
+    let log = '';
+    ff.stderr.on('data', (d) => (log += d));
+    await h.waitFor(`srs to complete the handshake with ffmpeg (${mode})`, () => (srs.output.match(/rtmp handshake done/g) || []).length > done);
+    done++;
+    // ffmpeg moves on to `connect` once its handshake is done: RTMP messages are a later issue
+    await h.waitFor(`ffmpeg (${mode}) to get past its handshake (its log: ${log.slice(-500)})`, () => /Proto = rtmp, path = \/live\/test/.test(log));
+    assert.match(log, /Server version 0\.0\.0\.0/, 'srs answered a simple handshake');
+    assert.doesNotMatch(log, /handshake.*(fail|error)|validat.*fail/i);
+    const r = await h.request(api, '/api/v1/clients');
+    assert.equal(r.json.data.clients.filter((c) => c.listener === 'rtmp').length, 1);
+    const closed = (srs.output.match(/media connection closed/g) || []).length;
+    h.killPid(ff.pid, 'SIGKILL');
+    await h.waitFor(`srs to see ffmpeg (${mode}) go`, () => (srs.output.match(/media connection closed/g) || []).length > closed);
+  }
 });
 
 test('http_server.dir that is a file: one line naming the directive, no stack', async () => {
