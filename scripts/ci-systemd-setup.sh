@@ -23,8 +23,11 @@ fi
 rm -rf "$ROOTFS.partial"
 mkdir -p "$(dirname "$ROOTFS")"
 # procps: /bin/kill; python3-minimal is not needed by srs but keeps the measured recipe.
+# the mirror this machine's apt already uses (debootstrap's own default otherwise)
+mirror=$(sed -n 's/^URIs:[[:space:]]*\([^[:space:]]*\/debian\)[[:space:]]*$/\1/p' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -n 1)
+# shellcheck disable=SC2086
 debootstrap --variant=minbase --include=systemd,dbus,systemd-sysv,procps,libstdc++6 \
-    bookworm "$ROOTFS.partial" http://deb.debian.org/debian
+    bookworm "$ROOTFS.partial" $mirror
 rm -rf "$ROOTFS"
 mv "$ROOTFS.partial" "$ROOTFS"
 touch "$ROOTFS/.srs-rootfs-complete"
