@@ -354,3 +354,23 @@ test('listen on an IPv6 address and on several ports; http_api.auth guards /api/
   assert.equal(ok.status, 200);
   assert.equal((await h.request(api, '/healthz')).status, 200, 'probes stay open');
 });
+
+test('a YAML config runs the same server, and a reload reads YAML too', async (t) => {
+  const dir = h.tmpdir();
+  const [rtmp, rtmp2, api] = await h.freePorts(3);
+  const file = path.join(dir, 'srs.yaml');
+  const yaml = (port) => `listen: ${port}\ndaemon: off\nsrs_log_tank: console\nauto_reload_for_docker: off\npid: ${path.join(dir, 'srs.pid')}\nhttp_api:\n  enabled: on\n  listen: ${api}\n`;
+  fs.writeFileSync(file, yaml(rtmp));
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  assert.equal(await h.canConnect(rtmp), true);
+  assert.equal((await h.request(api, '/api/v1/summaries')).json.data.self.config, file);
+  fs.writeFileSync(file, yaml(rtmp2));
+  srs.kill('SIGHUP');
+  await srs.waitForLine(/reload ok: applied listen/);
+  assert.equal(await h.canConnect(rtmp2), true);
+  fs.writeFileSync(file, `listen: [${rtmp2}\n`);
+  srs.kill('SIGHUP');
+  await srs.waitForLine(/reload failed, keeping the running config: .*srs\.yaml:\d+/);
+});
