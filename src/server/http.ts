@@ -69,6 +69,10 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     logger: false,
     // keep-alive sockets idle longer than this are closed anyway; the drain closes them at once.
     keepAliveTimeout: 5000,
+    // errors fastify raises before routing (a malformed URL...) get the same JSON shape as ours
+    frameworkErrors: (error, req, reply) => {
+      void apiError(reply, 400, error.code ?? 'bad_request', `${req.method} ${req.url}: ${error.message}`);
+    },
     serverFactory: (handler) => {
       server = http.createServer(handler);
       // This server never listens itself (our sockets are handed to it), but node starts its

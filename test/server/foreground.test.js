@@ -77,6 +77,11 @@ test('HTTP API endpoints answer in SRS shape', async (t) => {
   assert.equal(bad.status, 403);
   assert.match(bad.json.message, /raw_api/);
 
+  const badUrl = await h.request(api, '/%%');
+  assert.equal(badUrl.status, 400);
+  assert.equal(badUrl.json.code, 400);
+  assert.match(badUrl.json.message, /GET \/%%: /, 'a malformed URL gets our JSON error, naming the request');
+
   const badJson = await h.request(api, '/api/v1/versions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{oops' });
   assert.ok(badJson.status >= 400 && badJson.status < 500, `bad request gets a 4xx, got ${badJson.status}`);
   assert.ok(badJson.json && typeof badJson.json.message === 'string', 'bad request gets a JSON error');
