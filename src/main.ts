@@ -163,8 +163,7 @@ export async function main(argv: readonly string[]): Promise<void> {
       return;
     }
     case 'signal':
-      process.exit(await runSignalCommand(cmd, process.cwd()));
-    // eslint-disable-next-line no-fallthrough
+      return process.exit(await runSignalCommand(cmd, process.cwd()));
     case 'run':
       return run(cmd);
   }
