@@ -74,7 +74,6 @@ export class LifecycleController {
   private upgrade_: UpgradeState | null = null;
   private idleSweeper: NodeJS.Timeout | null = null;
   private readonly refusals: { timer: NodeJS.Timeout | null; count: number } = { timer: null, count: 0 };
-  private inheritedListeners: string[] = [];
 
   constructor(opts: ControllerOptions) {
     this.opts = opts;
@@ -138,10 +137,6 @@ export class LifecycleController {
     return this.opts.log.logger;
   }
 
-  get runningConfig(): SrsConfig {
-    return this.config;
-  }
-
   private pidPath(): string {
     return path.resolve(this.opts.cwd, this.config.pid);
   }
@@ -158,7 +153,6 @@ export class LifecycleController {
     for (const spec of opened) {
       const how = spec.inherited ? `, inherited from pid ${parent ?? '?'}` : '';
       this.log.info({ listener: spec.role, address: endpoint(spec.address), inherited: spec.inherited || undefined }, `listen at ${endpoint(spec.address)} (${spec.role}${how})`);
-      if (spec.inherited) this.inheritedListeners.push(`${spec.role} ${endpoint(spec.address)}`);
     }
     // sockets handed over that this config no longer wants
     for (const [key, fd] of this.opts.inherited.fds) {
@@ -174,10 +168,11 @@ export class LifecycleController {
     this.applyWatcher();
     this.watchParent();
     this.ready = true;
-    const summary = `srs ${this.opts.version} ready, pid ${process.pid}, ${opened.map((s) => `${s.role} ${endpoint(s.address)}`).join(', ')}`;
+    const serving = opened.map((s) => `${s.role} ${endpoint(s.address)}`).join(', ');
+    const summary = `srs ${this.opts.version} ready, pid ${process.pid}, ${serving}`;
     this.log.info({ pid: process.pid }, summary);
     this.opts.readiness.ready(summary);
-    const err = this.opts.notifier.ready(`serving: ${opened.map((s) => `${s.role} ${endpoint(s.address)}`).join(', ')}`);
+    const err = this.opts.notifier.ready(`serving: ${serving}`);
     if (err) this.log.warn({ err }, 'sd_notify READY=1 failed');
   }
 
@@ -234,10 +229,9 @@ export class LifecycleController {
       this.log.warn({ trigger }, `upgrade ignored: ${refuse}`);
       return;
     }
-    const state: UpgradeState = { launch: null, done: Promise.resolve() };
+    let settled!: () => void;
+    const state: UpgradeState = { launch: null, done: new Promise<void>((r) => (settled = r)) };
     this.upgrade_ = state;
-    let settled: () => void = () => undefined;
-    state.done = new Promise((r) => (settled = r));
     try {
       await this.reloading;
       if (this.quitting) return;
@@ -276,7 +270,6 @@ export class LifecycleController {
     // nobody needs to find us gone: the new process already answers, so no grace_start_wait
     this.grace.start({ startWaitMs: 0, finalWaitMs: this.config.graceFinalWait, maxWaitMs: this.config.graceMaxWait }, `upgrade handed over to pid ${outcome.pid}`);
   }
-
 
   reopen(trigger: string): void {
     if (this.config.logTank !== 'file') {
@@ -479,7 +472,11 @@ export class LifecycleController {
       daemonDecision: () => ({ daemon: this.opts.decision.daemon, reason: this.opts.decision.reason, container: this.opts.container.inContainer ? `${this.opts.container.sign}: ${this.opts.container.detail}` : this.opts.container.detail }),
       lastReload: () => this.lastReload,
       isReady: () => this.ready,
-      upgrade: () => ({ generation: this.opts.inherited.generation, parentPid: this.opts.inherited.parentPid, inherited: this.inheritedListeners }),
+      upgrade: () => ({
+        generation: this.opts.inherited.generation,
+        parentPid: this.opts.inherited.parentPid,
+        inherited: this.listeners.list().filter((l) => l.inherited).map((l) => `${l.spec.role} ${endpoint(l.spec.address)}`),
+      }),
       rawApi: () => this.config.httpApi.rawApi,
       auth: () => this.config.httpApi.auth,
       reload: (trigger) => this.reload(trigger),
