@@ -25,9 +25,14 @@ function loadOptionsFor(cmd: { file: string | null; envOnly: boolean }, cwd: str
   return { file: cmd.file, envOnly: cmd.envOnly, env: process.env, cwd };
 }
 
+/** An override's value as logs may show it: a secret (http_api.auth.password) never is. */
+function shownValue(o: { path: string; value: string }): string {
+  return /password/.test(o.path) ? '(hidden)' : o.value;
+}
+
 function printWarnings(loaded: LoadedConfig): void {
   for (const w of loaded.warnings) process.stderr.write(`srs: warning: ${w.location ? `${w.location.file}:${w.location.line}:${w.location.col}: ` : ''}${w.message}\n`);
-  for (const o of loaded.envOverrides) process.stderr.write(`srs: ${o.variable} overrides ${o.path} = ${o.value}\n`);
+  for (const o of loaded.envOverrides) process.stderr.write(`srs: ${o.variable} overrides ${o.path} = ${shownValue(o)}\n`);
 }
 
 async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
@@ -102,7 +107,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
   );
   for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
-  for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: o.value }, `${o.variable} overrides ${o.path}`);
+  for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: shownValue(o) }, `${o.variable} overrides ${o.path}`);
 
   process.on('uncaughtException', (e) => {
     logger.fatal({ err: e }, 'uncaught exception, exit');

@@ -283,11 +283,14 @@ test('env-only mode (-e) and SRS_* overrides', async (t) => {
     SRS_PID: path.join(dir, 'e.pid'),
     SRS_HTTP_API_ENABLED: 'on',
     SRS_HTTP_API_LISTEN: String(api),
+    SRS_HTTP_API_AUTH_PASSWORD: 'top-secret-42',
   };
   const srs = h.startSrs(['-e'], { cwd: dir, env });
   t.after(() => srs.kill());
   await srs.waitForLine(/ready, pid/);
   assert.match(srs.output, /SRS_HTTP_API_LISTEN overrides http_api\.listen/);
+  assert.match(srs.output, /SRS_HTTP_API_AUTH_PASSWORD overrides http_api\.auth\.password/);
+  assert.doesNotMatch(srs.output, /top-secret-42/, 'a password from the environment is never logged');
   assert.equal((await h.request(api, '/api/v1/versions')).json.code, 0);
 });
 
