@@ -1,6 +1,7 @@
 // One fastify application per HTTP listener: the API, the file server, or both when http_api and
 // http_server share a port (SRS's http.api.one.port.conf). We own the http.Server (serverFactory)
 // so that binding, rebinding on reload and inheriting a socket stay in our hands, not fastify's.
+import { createHash, timingSafeEqual } from 'node:crypto';
 import http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
@@ -139,7 +140,14 @@ function checkBasicAuth(req: FastifyRequest, username: string, password: string)
   if (!h || !h.startsWith('Basic ')) return false;
   const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
-  return i >= 0 && decoded.slice(0, i) === username && decoded.slice(i + 1) === password;
+  return i >= 0 && sameSecret(decoded.slice(0, i), username) && sameSecret(decoded.slice(i + 1), password);
+}
+
+/** Constant-time comparison: the time an answer takes says nothing about how much matched. */
+function sameSecret(given: string, expected: string): boolean {
+  const a = createHash('sha256').update(given).digest();
+  const b = createHash('sha256').update(expected).digest();
+  return timingSafeEqual(a, b);
 }
 
 function readCpuPercent(): { user: number; system: number } {
