@@ -57,21 +57,9 @@ for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP']) {
   });
 }
 
-/** State letter from /proc/PID/stat, or null when the pid does not exist. */
-function procState(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return null;
-  }
-}
-
-/** Gone, or a zombie not reaped yet (PID 1 of a container can be slow to reap). */
-function pidGone(pid) {
-  const s = procState(pid);
-  return s === null || s === 'Z' || s === 'X';
-}
+/** Gone, or a zombie not reaped yet (PID 1 of a container can be slow to reap): the test
+ * `srs -s quit|stop` uses, from this tree's build. */
+const { processGone: pidGone } = require(path.join(__dirname, '..', 'dist', 'lifecycle', 'control-client.js'));
 
 /**
  * Spawn a process with its output collected (bounded) and line events counted. `patterns` maps a
@@ -467,7 +455,6 @@ module.exports = {
   killPid,
   killAllTracked,
   tracked,
-  procState,
   pidGone,
   start,
   stopPid,

@@ -26,6 +26,8 @@ export const USAGE = `Usage: srs [-h] [-v|-V] [-t] [-e] [-c FILE] [-s SIGNAL]
              upgrade  zero-downtime upgrade (SIGUSR2)
              status   exit 0 when running, 1 dead with a pid file, 3 not running (LSB)
              pid      print the pid file's path and the running pid
+  --timeout SECONDS
+             with -s: how long to wait for the outcome (default 60)
   -v, -V     print the version and exit
   -h         this help
 Exit codes: 0 ok, 1 runtime failure, 2 bad command line, 3 invalid config.`;

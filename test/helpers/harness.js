@@ -122,21 +122,9 @@ function canConnect(port, host = '127.0.0.1') {
   });
 }
 
-/** State letter from /proc/PID/stat, or null when the pid does not exist. */
-function procState(pid) {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[0];
-  } catch {
-    return null;
-  }
-}
-
-/** Gone, or a zombie that the slow PID 1 of this machine has not reaped yet. */
-function pidGone(pid) {
-  const s = procState(pid);
-  return s === null || s === 'Z' || s === 'X';
-}
+/** Gone, or a zombie that the slow PID 1 of this machine has not reaped yet: the same test
+ * `srs -s quit|stop` uses to know a server has exited. */
+const { processGone: pidGone } = require('../../dist/lifecycle/control-client.js');
 
 function request(port, urlPath, { method = 'GET', headers = {}, agent, host = '127.0.0.1', body } = {}) {
   return new Promise((resolve, reject) => {
@@ -260,7 +248,6 @@ module.exports = {
   freePorts,
   waitFor,
   canConnect,
-  procState,
   pidGone,
   request,
   startSrs,

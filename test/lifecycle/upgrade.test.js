@@ -67,40 +67,18 @@ async function upgrade(s) {
   return { old, next, ms: Date.now() - t0 };
 }
 
-/** Closed-loop clients, each a new connection per request, counting every failure. */
-function load(ports, concurrency) {
+/**
+ * `concurrency` closed loops of `one(stats, i)` until stop(); every attempt counts once, as ok or
+ * as failed with its reason.
+ */
+function closedLoops(concurrency, one) {
   const stats = { ok: 0, failed: 0, errors: [] };
   let running = true;
-  const one = (port) =>
-    new Promise((resolve) => {
-      const req = http.get({ host: '127.0.0.1', port, path: port === ports[0] ? '/api/v1/versions' : '/index.html', agent: false }, (res) => {
-        res.resume();
-        res.on('end', () => {
-          if (res.statusCode === 200) stats.ok++;
-          else {
-            stats.failed++;
-            stats.errors.push(`HTTP ${res.statusCode}`);
-          }
-          resolve();
-        });
-        res.on('error', (e) => {
-          stats.failed++;
-          stats.errors.push(e.code ?? e.message);
-          resolve();
-        });
-      });
-      req.on('error', (e) => {
-        stats.failed++;
-        stats.errors.push(e.code ?? e.message);
-        resolve();
-      });
-    });
   const loops = [];
   for (let i = 0; i < concurrency; i++) {
     loops.push(
       (async () => {
-        let n = 0;
-        while (running) await one(ports[n++ % ports.length]);
+        for (let n = 0; running; n++) await one(stats, n);
       })(),
     );
   }
@@ -114,42 +92,58 @@ function load(ports, concurrency) {
   };
 }
 
+/** Settle an attempt once: an error followed by a close is one failure, not two. */
+function attempt(stats, body) {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (failure) => {
+      if (settled) return;
+      settled = true;
+      if (failure === undefined) stats.ok++;
+      else {
+        stats.failed++;
+        stats.errors.push(failure);
+      }
+      resolve();
+    };
+    body(done);
+  });
+}
+
+/** HTTP clients, each a new connection per request, across the API and the file server. */
+function load(ports, concurrency) {
+  return closedLoops(concurrency, (stats, n) =>
+    attempt(stats, (done) => {
+      const port = ports[n % ports.length];
+      const req = http.get({ host: '127.0.0.1', port, path: port === ports[0] ? '/api/v1/versions' : '/index.html', agent: false }, (res) => {
+        res.resume();
+        res.on('end', () => done(res.statusCode === 200 ? undefined : `HTTP ${res.statusCode}`));
+        res.on('error', (e) => done(e.code ?? e.message));
+      });
+      req.on('error', (e) => done(e.code ?? e.message));
+    }),
+  );
+}
+
 /** Raw TCP connects + an RTMP handshake each, as fast as possible: some are always in the accept queue. */
 function connectStorm(port) {
-  const stats = { ok: 0, failed: 0, errors: [] };
-  let running = true;
-  const one = () =>
-    new Promise((resolve) => {
+  return closedLoops(8, (stats) =>
+    attempt(stats, (done) => {
       const sock = net.connect({ port, host: '127.0.0.1' });
       let n = 0;
-      const fail = (why) => {
-        stats.failed++;
-        stats.errors.push(why);
+      const end = (failure) => {
         sock.destroy();
-        resolve();
+        done(failure);
       };
       sock.on('connect', () => sock.write(Buffer.alloc(1537, 3)));
       sock.on('data', (d) => {
         n += d.length;
-        if (n >= 3073) {
-          stats.ok++;
-          sock.destroy();
-          resolve();
-        }
+        if (n >= 3073) end();
       });
-      sock.on('error', (e) => fail(e.code ?? e.message));
-      sock.on('close', () => n < 3073 && fail(`closed after ${n} bytes`));
-    });
-  const loops = [];
-  for (let i = 0; i < 8; i++) loops.push((async () => { while (running) await one(); })());
-  return {
-    stats,
-    async stop() {
-      running = false;
-      await Promise.all(loops);
-      return stats;
-    },
-  };
+      sock.on('error', (e) => end(e.code ?? e.message));
+      sock.on('close', () => end(`closed after ${n} bytes`));
+    }),
+  );
 }
 
 test('three upgrades in a row under load: no failed request, no reset, only the last process left', async (t) => {
