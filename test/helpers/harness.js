@@ -106,7 +106,10 @@ async function waitFor(what, check, timeoutMs = 10000, stepMs = 10) {
   for (;;) {
     const v = await check();
     if (v) return v;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for: ${what}`);
+    if (Date.now() > deadline) {
+      // `what` may be a function, so that the message can carry output gathered while waiting.
+      throw new Error(`timed out after ${timeoutMs} ms waiting for: ${typeof what === 'function' ? what() : what}`);
+    }
     await new Promise((r) => setTimeout(r, stepMs));
   }
 }

@@ -183,9 +183,15 @@ test('inside a container (fake /proc/1/cgroup in a private mount namespace), dae
   const fakeCgroup = path.join(c.dir, 'cgroup');
   fs.writeFileSync(fakeCgroup, '12:pids:/docker/0123456789abcdef\n0::/system.slice/docker-0123456789abcdef.scope\n');
   // A root without /.dockerenv (this machine has one), where /proc/1/cgroup is the only sign.
+  // It sees the system dirs and the top-level dirs that hold the checkout and the temp dir,
+  // wherever CI put them (a clone may live under /check, /builds, ...).
+  const top = (p) => path.resolve(p).split(path.sep)[1];
+  const bound = [...new Set(['usr', 'etc', 'dev', 'proc', 'tmp', top(h.ROOT), top(c.dir), top(process.execPath)])]
+    .filter((d) => d && fs.existsSync(`/${d}`))
+    .join(' ');
   const script = (fake) => `
 set -e
-for d in usr etc dev proc tmp work; do mkdir -p ${root}/$d; mount --rbind /$d ${root}/$d; done
+for d in ${bound}; do mkdir -p ${root}/$d; mount --rbind /$d ${root}/$d; done
 for l in bin lib lib64 sbin; do [ -e ${root}/$l ] || ln -s usr/$l ${root}/$l; done
 ${fake ? `mount --bind ${fakeCgroup} ${root}/proc/1/cgroup` : ''}
 exec chroot ${root} ${h.SRS} -c ${c.file}`;
@@ -197,7 +203,11 @@ exec chroot ${root} ${h.SRS} -c ${c.file}`;
   let out = '';
   inContainer.stdout.on('data', (d) => (out += d));
   inContainer.stderr.on('data', (d) => (out += d));
-  await h.waitFor(`srs to listen in the fake container (output: ${out})`, () => h.canConnect(c.rtmp), 15000);
+  let exited = null;
+  inContainer.on('exit', (code, sig) => (exited = `exited with ${code ?? sig}`));
+  await h.waitFor(() => `srs to listen in the fake container (${exited ?? 'still running'}; output: ${out})`,
+    () => exited !== null || h.canConnect(c.rtmp), 15000);
+  assert.equal(exited, null, `the server in the fake container ${exited}; output: ${out}`);
   const log = fs.readFileSync(c.log, 'utf8');
   assert.match(log, /foreground: in a container \(cgroup: \/proc\/1\/cgroup names docker/);
   assert.equal(h.pidGone(inContainer.pid), false, 'the command that started it is the server: it did not return');
