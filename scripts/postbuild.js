@@ -21,6 +21,36 @@ try {
   esbuild = null;
 }
 const out = path.join(root, 'dist', 'srs.js');
+const dist = path.join(root, 'dist');
+
+/**
+ * Packages the HTTP bundle leaves out, because srs never runs them, though the libraries require
+ * them: fastify's schema compilers (srs passes lazy ones, see http-deps.ts), fastify's pino (srs
+ * runs fastify with logger: false), and @fastify/static's glob (only for wildcard: false), which
+ * gets a shim that requires it on first call. They stay in node_modules, so if a later change
+ * does run them, they load from there. The build fails if one would not resolve to the very file
+ * its importer would have loaded.
+ */
+function leftOut(external, shims) {
+  return {
+    name: 'left-out',
+    setup(build) {
+      const check = (name, importer) => {
+        const wanted = require.resolve(name, { paths: [path.dirname(importer)] });
+        const got = require.resolve(name, { paths: [dist] });
+        if (wanted !== got) throw new Error(`${name}: ${importer} wants ${wanted}, dist/ would load ${got}`);
+      };
+      const names = new RegExp(`^(${[...external, ...Object.keys(shims)].map((n) => n.replace(/[/.]/g, '\\$&')).join('|')})$`);
+      build.onResolve({ filter: names }, (args) => {
+        if (args.namespace === 'left-out-shim') return { path: args.path, external: true };
+        check(args.path, args.importer);
+        if (shims[args.path]) return { path: args.path, namespace: 'left-out-shim' };
+        return { path: args.path, external: true };
+      });
+      build.onLoad({ filter: /.*/, namespace: 'left-out-shim' }, (args) => ({ contents: shims[args.path], loader: 'js' }));
+    },
+  };
+}
 if (esbuild) {
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', sourcemap: true, logLevel: 'warning' };
   // The HTTP libraries are bundled apart, into a file loaded only once the sockets are bound.
@@ -30,10 +60,18 @@ if (esbuild) {
       build.onResolve({ filter: /^\.\/http-deps$/ }, () => ({ path: './http-deps.js', external: true }));
     },
   };
-  esbuild.buildSync({ ...common, entryPoints: [path.join(root, 'src', 'server', 'http-deps.ts')], outfile: path.join(root, 'dist', 'http-deps.js') });
-  esbuild
-    .build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDeps] })
-    .catch(() => process.exit(1));
+  const deps = esbuild.build({
+    ...common,
+    entryPoints: [path.join(root, 'src', 'server', 'http-deps.ts')],
+    outfile: path.join(root, 'dist', 'http-deps.js'),
+    // third-party code only: smaller source is less to parse and less heap (V8 keeps the source)
+    minifyWhitespace: true,
+    minifySyntax: true,
+    plugins: [leftOut(['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'pino'], { glob: "module.exports = { glob: (...args) => require('glob').glob(...args) };" })],
+  });
+  const start = esbuild.build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDeps] });
+  // esbuild has printed the errors (logLevel warning)
+  Promise.all([deps, start]).catch(() => process.exit(1));
 } else {
   // a production install without devDependencies: the per-module build serves as the entry
   fs.writeFileSync(out, "'use strict';\nmodule.exports = require('./main.js');\n");

@@ -64,10 +64,11 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   // Loaded here, after the sockets are bound, not at start-up: fastify is most of our load time.
   // require, not import(): a dynamic import of a CommonJS file goes through the ESM loader, which
   // scans the whole (bundled) file for its exports first.
-  const { Fastify, fastifyStatic } = require('./http-deps') as typeof HttpDeps;
+  const { Fastify, fastifyStatic, lazySchemaCompilers } = require('./http-deps') as typeof HttpDeps;
   let server: http.Server | undefined;
   const app = Fastify({
     logger: false,
+    schemaController: { compilersFactory: lazySchemaCompilers },
     // keep-alive sockets idle longer than this are closed anyway; the drain closes them at once.
     keepAliveTimeout: 5000,
     // errors fastify raises before routing (a malformed URL...) get the same JSON shape as ours
