@@ -53,8 +53,8 @@ function leftOut(external, shims) {
 }
 if (esbuild) {
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', sourcemap: true, logLevel: 'warning' };
-  // The HTTP libraries are bundled apart, into a file loaded only once the sockets are bound.
-  const httpDeps = {
+  // The HTTP libraries are bundled apart, into a file http.ts loads only once the sockets are bound.
+  const httpDepsApart = {
     name: 'http-deps-apart',
     setup(build) {
       build.onResolve({ filter: /^\.\/http-deps$/ }, () => ({ path: './http-deps.js', external: true }));
@@ -69,9 +69,18 @@ if (esbuild) {
     minifySyntax: true,
     plugins: [leftOut(['@fastify/ajv-compiler', '@fastify/fast-json-stringify-compiler', 'pino'], { glob: "module.exports = { glob: (...args) => require('glob').glob(...args) };" })],
   });
-  const start = esbuild.build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDeps] });
+  const start = esbuild.build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDepsApart] });
   // esbuild has printed the errors (logLevel warning)
-  Promise.all([deps, start]).catch(() => process.exit(1));
+  Promise.all([deps, start])
+    .then(() => {
+      // srs.js only: a cache for http-deps.js made ready no faster and cost 2 MB (V8 materializes
+      // what a cache holds, used or not; loaded lazily, most of fastify is never compiled)
+      require(path.join(dist, 'code-cache.js')).writeCodeCache(out);
+    })
+    .catch((e) => {
+      if (!e.errors) console.error(e);
+      process.exit(1);
+    });
 } else {
   // a production install without devDependencies: the per-module build serves as the entry
   fs.writeFileSync(out, "'use strict';\nmodule.exports = require('./main.js');\n");
