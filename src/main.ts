@@ -93,24 +93,29 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     process.exit(result.exitCode);
   }
 
-  let log: SrsLog | null = null;
+  let log: SrsLog;
   try {
     log = new SrsLog({ tank: config.logTank, file: logFile, level: config.logLevel, format: config.logFormat });
-    await log.ready();
   } catch (e) {
-    log?.abandon();
     return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
-  const logger = log.logger;
-  logger.info(
-    { version: VERSION, pid: process.pid, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
-    `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
-  );
-  for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
-  for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: shownValue(o) }, `${o.variable} overrides ${o.path}`);
+  // Written once the sockets are bound (or the start has failed): the first line loads pino and
+  // the local time zone, and connections should not wait for either.
+  let started = false;
+  const logStarting = (): void => {
+    if (started) return;
+    started = true;
+    const logger = log.logger;
+    logger.info(
+      { version: VERSION, pid: process.pid, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
+      `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
+    );
+    for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+    for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: shownValue(o) }, `${o.variable} overrides ${o.path}`);
+  };
 
   process.on('uncaughtException', (e) => {
-    logger.fatal({ err: e }, 'uncaught exception, exit');
+    log.logger.fatal({ err: e }, 'uncaught exception, exit');
     readiness.failed(e);
     log.flush();
     process.exit(ExitCode.FAILURE);
@@ -132,11 +137,12 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     exit: (code) => log.flushThen(() => process.exit(code)),
   });
   try {
-    await controller.start();
+    await controller.start(logStarting);
   } catch (e) {
     const { message } = describeStartError(e);
+    logStarting();
     // the stack of an unexpected error goes to the log, for us; the terminal gets one line
-    logger.error({ code: e instanceof SrsError ? e.code : undefined, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
+    log.logger.error({ code: e instanceof SrsError ? e.code : undefined, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
     controller.releaseAfterFailedStart();
     return log.flushThen(() => failStart(e));
   }

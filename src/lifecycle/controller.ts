@@ -141,14 +141,19 @@ export class LifecycleController {
     return path.resolve(this.opts.cwd, this.config.pid);
   }
 
-  /** Lock the pid file, bind every listener, then say ready (starter pipe, systemd, log). */
-  async start(): Promise<void> {
+  /**
+   * Lock the pid file, bind every listener, then say ready (starter pipe, systemd, log).
+   * `afterBind` runs once every socket is bound, before the HTTP applications are built: the
+   * first log lines wait for it, so that nothing slows the bind.
+   */
+  async start(afterBind: () => void = () => {}): Promise<void> {
     // the new process of an upgrade renames its own locked file over the one its parent holds
     this.pidFile = acquirePidFile(this.pidPath(), process.pid, { replace: this.opts.inherited.parentPid !== null });
-    if (this.pidFile.stalePid !== null) {
-      this.log.warn({ pid_file: this.config.pid, stale_pid: this.pidFile.stalePid }, 'took over a stale pid file: its process is gone');
-    }
-    const { opened } = await this.listeners.apply(this.config);
+    const stalePid = this.pidFile.stalePid;
+    const { opened } = await this.listeners.apply(this.config, () => {
+      afterBind();
+      if (stalePid !== null) this.log.warn({ pid_file: this.config.pid, stale_pid: stalePid }, 'took over a stale pid file: its process is gone');
+    });
     const parent = this.opts.inherited.parentPid;
     for (const spec of opened) {
       const how = spec.inherited ? `, inherited from pid ${parent ?? '?'}` : '';

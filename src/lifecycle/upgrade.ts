@@ -3,7 +3,7 @@
 // connections still queued on a socket that closes: the socket here stays open across the
 // handover, only its owner changes). The new process reports ready on a pipe; only then does the
 // old one close its copies and drain.
-import { spawn } from 'node:child_process';
+import type ChildProcess from 'node:child_process';
 import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type pino from 'pino';
@@ -81,6 +81,8 @@ export function launchUpgrade(opts: {
     [GENERATION_ENV]: String(opts.generation),
     [READY_FD_ENV]: String(READY_AT),
   };
+  // required when an upgrade starts: child_process (and the dgram it loads) is no start-up cost
+  const { spawn } = require('node:child_process') as typeof ChildProcess;
   const child = spawn(process.execPath, [...process.execArgv, ...opts.argv], {
     cwd: opts.cwd,
     env: env as NodeJS.ProcessEnv,

@@ -2,7 +2,7 @@
 // http_server share a port (SRS's http.api.one.port.conf). We own the http.Server (serverFactory)
 // so that binding, rebinding on reload and inheriting a socket stay in our hands, not fastify's.
 import { createHash, timingSafeEqual } from 'node:crypto';
-import http from 'node:http';
+import type http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -76,7 +76,8 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       void apiError(reply, 400, error.code ?? 'bad_request', `${req.method} ${req.url}: ${error.message}`);
     },
     serverFactory: (handler) => {
-      server = http.createServer(handler);
+      // node:http is required here, after the bind, with the rest of the HTTP side
+      server = (require('node:http') as typeof http).createServer(handler);
       // This server never listens itself (our sockets are handed to it), but node starts its
       // per-connection clock (headersTimeout, requestTimeout: the answer to slowloris) on
       // 'listening': without it an idle half-request would hold a max_connections slot forever.

@@ -194,7 +194,7 @@ export class ListenerSet {
    * Open connections are never touched: closing a listener only stops accepting, and a swapped
    * application keeps serving the connections it already has.
    */
-  async apply(cfg: SrsConfig): Promise<{ opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[] }> {
+  async apply(cfg: SrsConfig, afterBind: () => void = () => {}): Promise<{ opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[] }> {
     const wanted = listenerSpecs(cfg);
     const wantedEndpoints = new Set(wanted.map(endpointKey));
     const opened: Listener[] = [];
@@ -210,6 +210,7 @@ export class ListenerSet {
           swaps.push({ listener: current, spec, app: null });
         }
       }
+      afterBind();
       for (const swap of swaps) if (swap.spec.role !== 'rtmp') swap.app = await this.buildApp(swap.spec);
     } catch (e) {
       this.discard(opened);

@@ -1,8 +1,18 @@
 // Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
 // shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
 // that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
-import pino from 'pino';
+import fs from 'node:fs';
+import path from 'node:path';
+import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
+
+/**
+ * pino is required when the first line is written, not when srs loads: a start binds its sockets
+ * before it writes a line, and a daemon's starter writes none, so neither waits for pino to load.
+ */
+function loadPino(): typeof pino {
+  return require('pino') as typeof pino;
+}
 
 type Destination = ReturnType<typeof pino.destination>;
 
@@ -68,10 +78,14 @@ export interface LogOptions {
   format: 'text' | 'json';
 }
 
-/** The process's logger and the destination that reopen/flush act on. */
+/**
+ * The process's logger and the destination that reopen/flush act on. The file is checked when
+ * the log is made (an unwritable log is a start-up error, not a silent loss); pino and its
+ * destination are made at the first line.
+ */
 export class SrsLog {
-  readonly logger: pino.Logger;
-  private readonly dest: Destination;
+  private logger_: pino.Logger | null = null;
+  private dest: Destination | null = null;
   readonly options: LogOptions;
   /** writes the destination refused (EPIPE, ENOSPC...), for the API */
   writeFailures = 0;
@@ -79,33 +93,47 @@ export class SrsLog {
 
   constructor(options: LogOptions) {
     this.options = options;
+    if (options.tank === 'file') {
+      fs.mkdirSync(path.dirname(options.file), { recursive: true });
+      fs.closeSync(fs.openSync(options.file, 'a'));
+    }
+  }
+
+  get logger(): pino.Logger {
+    return this.logger_ ?? this.open();
+  }
+
+  private open(): pino.Logger {
+    const pinoModule = loadPino();
+    const options = this.options;
     // A file is written synchronously: a write to the page cache costs microseconds, lines stay
     // in order through a reopen and an exit, and nothing is in flight when the process ends.
     // The console is asynchronous (a slow reader of a pipe, or journald, must not stall the
     // server; SonicBoom batches what piles up meanwhile, so a burst of 1,000 lines is a few
     // writes), and drained in order before every exit (flushThen).
-    this.dest =
+    const dest =
       options.tank === 'file'
-        ? pino.destination({ dest: options.file, sync: true, mkdir: true, append: true })
-        : pino.destination({ dest: 1, sync: false });
+        ? pinoModule.destination({ dest: options.file, sync: true, mkdir: true, append: true })
+        : pinoModule.destination({ dest: 1, sync: false });
     // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
     // down with it: SonicBoom reports it as an 'error' event, which unheard would throw.
-    this.dest.on('error', (e: NodeJS.ErrnoException) => {
+    dest.on('error', (e: NodeJS.ErrnoException) => {
       this.writeFailures++;
       this.lastWriteError = e.code ?? e.message;
     });
-    const dest = this.dest;
     const stream: pino.DestinationStream =
       options.format === 'text' ? { write: (s: string) => void dest.write(formatTextLine(s)) } : dest;
-    this.logger = pino(
+    this.dest = dest;
+    this.logger_ = pinoModule(
       {
         level: pinoLevel(options.level),
         base: { pid: process.pid },
-        timestamp: pino.stdTimeFunctions.epochTime,
+        timestamp: pinoModule.stdTimeFunctions.epochTime,
         formatters: { level: (_label, number) => ({ level: number }) },
       },
       stream,
     );
+    return this.logger_;
   }
 
   setLevel(level: LogLevel): void {
@@ -114,13 +142,13 @@ export class SrsLog {
 
   /** SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file. */
   reopen(): void {
-    if (this.options.tank === 'file') this.dest.reopen();
+    if (this.options.tank === 'file') this.dest?.reopen();
   }
 
   /** Best effort, now: for a process that is dying (an uncaught exception). */
   flush(): void {
     try {
-      this.dest.flushSync();
+      this.dest?.flushSync();
     } catch {
       // flushSync throws when nothing is open yet (the file could not be created): nothing to flush
     }
@@ -132,10 +160,10 @@ export class SrsLog {
    * Bounded: a reader that never drains does not keep a quitting process alive.
    */
   flushThen(done: () => void, timeoutMs = 2000): void {
-    const dest = this.dest as Destination & { _writing?: boolean };
+    const dest = this.dest as (Destination & { _writing?: boolean }) | null;
     const deadline = Date.now() + timeoutMs;
     const attempt = (): void => {
-      if (dest._writing && Date.now() < deadline) {
+      if (dest?._writing && Date.now() < deadline) {
         setTimeout(attempt, 1);
         return;
       }
@@ -143,26 +171,6 @@ export class SrsLog {
       done();
     };
     attempt();
-  }
-
-  /** The destination could not be opened: release it, so pino's exit hook has nothing to flush. */
-  abandon(): void {
-    try {
-      this.dest.destroy();
-    } catch {
-      // nothing was open
-    }
-  }
-
-  /** Waits until the file is open, so an unwritable log is a start-up error, not a silent loss. */
-  ready(): Promise<void> {
-    if (this.options.tank !== 'file') return Promise.resolve();
-    const dest = this.dest as Destination & { fd: number };
-    if (dest.fd >= 0) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      dest.once('ready', () => resolve());
-      dest.once('error', (e: Error) => reject(e));
-    });
   }
 }
 
