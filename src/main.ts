@@ -99,12 +99,9 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
   } catch (e) {
     return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
-  // Written once the sockets are bound (or the start has failed): the first line loads pino and
-  // the local time zone, and connections should not wait for either.
-  let started = false;
+  // Written once the sockets are bound, or when the start fails: the first line loads the local
+  // time zone (ICU, ~5 ms), and the bind should not wait for it.
   const logStarting = (): void => {
-    if (started) return;
-    started = true;
     const logger = log.logger;
     logger.info(
       { version: VERSION, pid: process.pid, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
@@ -140,7 +137,6 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     await controller.start(logStarting);
   } catch (e) {
     const { message } = describeStartError(e);
-    logStarting();
     // the stack of an unexpected error goes to the log, for us; the terminal gets one line
     log.logger.error({ code: e instanceof SrsError ? e.code : undefined, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
     controller.releaseAfterFailedStart();

@@ -143,17 +143,29 @@ export class LifecycleController {
 
   /**
    * Lock the pid file, bind every listener, then say ready (starter pipe, systemd, log).
-   * `afterBind` runs once every socket is bound, before the HTTP applications are built: the
-   * first log lines wait for it, so that nothing slows the bind.
+   * `writeStartLines` writes the first log lines: once every socket is bound, before the HTTP
+   * applications are built, so that nothing slows the bind; or, when the start fails, before
+   * the error is thrown, so that the log says what was starting.
    */
-  async start(afterBind: () => void = () => {}): Promise<void> {
-    // the new process of an upgrade renames its own locked file over the one its parent holds
-    this.pidFile = acquirePidFile(this.pidPath(), process.pid, { replace: this.opts.inherited.parentPid !== null });
-    const stalePid = this.pidFile.stalePid;
-    const { opened } = await this.listeners.apply(this.config, () => {
-      afterBind();
+  async start(writeStartLines: () => void = () => {}): Promise<void> {
+    let stalePid: number | null = null;
+    let written = false;
+    const startLines = (): void => {
+      if (written) return;
+      written = true;
+      writeStartLines();
       if (stalePid !== null) this.log.warn({ pid_file: this.config.pid, stale_pid: stalePid }, 'took over a stale pid file: its process is gone');
-    });
+    };
+    let opened: Awaited<ReturnType<ListenerSet['apply']>>['opened'];
+    try {
+      // the new process of an upgrade renames its own locked file over the one its parent holds
+      this.pidFile = acquirePidFile(this.pidPath(), process.pid, { replace: this.opts.inherited.parentPid !== null });
+      stalePid = this.pidFile.stalePid;
+      ({ opened } = await this.listeners.apply(this.config, startLines));
+    } catch (e) {
+      startLines();
+      throw e;
+    }
     const parent = this.opts.inherited.parentPid;
     for (const spec of opened) {
       const how = spec.inherited ? `, inherited from pid ${parent ?? '?'}` : '';

@@ -19,6 +19,8 @@ function loadedOnFirstCall(load: () => AnyFactory): AnyFactory {
  * schema instead of when an app is created. None of ours does: fastify's default builds an ajv
  * instance per app for nothing, and ajv is a third of the HTTP libraries' code and memory. The
  * build leaves both packages out of the bundle, so they come from node_modules if ever needed.
+ * Mind, for a route that declares one: fastify treats these as custom compilers, and so does not
+ * lower-case the keys of a `headers` schema for you (write them in lower case).
  */
 export const lazySchemaCompilers = {
   buildValidator: loadedOnFirstCall(() => (require('@fastify/ajv-compiler') as () => AnyFactory)()),

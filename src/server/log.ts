@@ -1,14 +1,12 @@
 // Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
 // shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
 // that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
-import fs from 'node:fs';
-import path from 'node:path';
 import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
 
 /**
- * pino is required when the first line is written, not when srs loads: a start binds its sockets
- * before it writes a line, and a daemon's starter writes none, so neither waits for pino to load.
+ * pino is required by the log's constructor, not when srs loads: a daemon's starter, which
+ * writes no line, never loads it.
  */
 function loadPino(): typeof pino {
   return require('pino') as typeof pino;
@@ -78,53 +76,38 @@ export interface LogOptions {
   format: 'text' | 'json';
 }
 
-/**
- * The process's logger and the destination that reopen/flush act on. The file is checked when
- * the log is made (an unwritable log is a start-up error, not a silent loss); pino and its
- * destination are made at the first line.
- */
+/** The process's logger and the destination that reopen/flush act on. */
 export class SrsLog {
-  private logger_: pino.Logger | null = null;
-  private dest: Destination | null = null;
+  readonly logger: pino.Logger;
+  private readonly dest: Destination;
   readonly options: LogOptions;
   /** writes the destination refused (EPIPE, ENOSPC...), for the API */
   writeFailures = 0;
   lastWriteError: string | null = null;
 
+  /** Throws when the file cannot be opened for append: an unwritable log is a start-up error. */
   constructor(options: LogOptions) {
     this.options = options;
-    if (options.tank === 'file') {
-      fs.mkdirSync(path.dirname(options.file), { recursive: true });
-      fs.closeSync(fs.openSync(options.file, 'a'));
-    }
-  }
-
-  get logger(): pino.Logger {
-    return this.logger_ ?? this.open();
-  }
-
-  private open(): pino.Logger {
     const pinoModule = loadPino();
-    const options = this.options;
     // A file is written synchronously: a write to the page cache costs microseconds, lines stay
     // in order through a reopen and an exit, and nothing is in flight when the process ends.
     // The console is asynchronous (a slow reader of a pipe, or journald, must not stall the
     // server; SonicBoom batches what piles up meanwhile, so a burst of 1,000 lines is a few
     // writes), and drained in order before every exit (flushThen).
-    const dest =
+    this.dest =
       options.tank === 'file'
         ? pinoModule.destination({ dest: options.file, sync: true, mkdir: true, append: true })
         : pinoModule.destination({ dest: 1, sync: false });
     // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
     // down with it: SonicBoom reports it as an 'error' event, which unheard would throw.
-    dest.on('error', (e: NodeJS.ErrnoException) => {
+    this.dest.on('error', (e: NodeJS.ErrnoException) => {
       this.writeFailures++;
       this.lastWriteError = e.code ?? e.message;
     });
+    const dest = this.dest;
     const stream: pino.DestinationStream =
       options.format === 'text' ? { write: (s: string) => void dest.write(formatTextLine(s)) } : dest;
-    this.dest = dest;
-    this.logger_ = pinoModule(
+    this.logger = pinoModule(
       {
         level: pinoLevel(options.level),
         base: { pid: process.pid },
@@ -133,7 +116,6 @@ export class SrsLog {
       },
       stream,
     );
-    return this.logger_;
   }
 
   setLevel(level: LogLevel): void {
@@ -142,13 +124,13 @@ export class SrsLog {
 
   /** SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file. */
   reopen(): void {
-    if (this.options.tank === 'file') this.dest?.reopen();
+    if (this.options.tank === 'file') this.dest.reopen();
   }
 
   /** Best effort, now: for a process that is dying (an uncaught exception). */
   flush(): void {
     try {
-      this.dest?.flushSync();
+      this.dest.flushSync();
     } catch {
       // flushSync throws when nothing is open yet (the file could not be created): nothing to flush
     }
@@ -160,10 +142,10 @@ export class SrsLog {
    * Bounded: a reader that never drains does not keep a quitting process alive.
    */
   flushThen(done: () => void, timeoutMs = 2000): void {
-    const dest = this.dest as (Destination & { _writing?: boolean }) | null;
+    const dest = this.dest as Destination & { _writing?: boolean };
     const deadline = Date.now() + timeoutMs;
     const attempt = (): void => {
-      if (dest?._writing && Date.now() < deadline) {
+      if (dest._writing && Date.now() < deadline) {
         setTimeout(attempt, 1);
         return;
       }

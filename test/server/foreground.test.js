@@ -5,6 +5,7 @@ const assert = require('node:assert/strict');
 const fs = require('node:fs');
 const net = require('node:net');
 const path = require('node:path');
+const { spawnSync } = require('node:child_process');
 const h = require('../helpers/harness');
 
 async function startServer(t, opts = {}) {
@@ -196,10 +197,17 @@ test('a second srs on the same ports fails loudly with one line and no stack', a
   const { dir, rtmp, api } = await startServer(t);
   const other = h.tmpdir();
   const file = h.writeConfig(other, { rtmp, api: await h.freePort() });
+  // a stale pid file from a process that is gone: taken over, and the log says so even though
+  // the start then fails (the start lines are written on failure too, not only after the bind)
+  const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+  const stalePid = Number(gone.stdout);
+  await h.waitFor(`pid ${stalePid} gone`, () => h.pidGone(stalePid));
+  fs.writeFileSync(path.join(other, 'srs.pid'), `${stalePid}\n`);
   const r = h.runSrs(['-c', file], { cwd: other });
   assert.equal(r.code, 1);
   assert.match(r.stderr, new RegExp(`rtmp listen 0\\.0\\.0\\.0:${rtmp}: address already in use.*EADDRINUSE`));
   assert.doesNotMatch(r.stderr, /\n\s+at /, 'no stack trace');
+  assert.match(r.stdout, new RegExp(`starting, pid \\d+[^]*took over a stale pid file[^]*stale_pid=${stalePid}[^]*start failed: rtmp listen`), 'the log: starting, the takeover, the failure, in that order');
   assert.equal(fs.existsSync(path.join(other, 'srs.pid')), false, 'the failed one leaves no pid file');
   assert.ok(fs.existsSync(path.join(dir, 'srs.pid')), 'the running one keeps its pid file');
 });
