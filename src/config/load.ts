@@ -1,7 +1,7 @@
 // The one entry point: a file (SRS grammar, or YAML for .yaml/.yml) or the environment alone ->
 // a validated SrsConfig, the warnings, every file read (for the watcher) and a content hash.
 
-import { createHash } from 'node:crypto';
+import type Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SrsError, SourceLocation } from '../errors';
@@ -28,12 +28,10 @@ export interface LoadedConfig {
   /** absolute paths: the config and every included file, for the watcher */
   files: string[];
   envOverrides: EnvOverride[];
-  /** sha256 over the contents of all files + overrides */
-  hash: string;
   /** the file as given, or '(environment)' */
   source: string;
-  /** filesHash of the texts this load read: the watcher's baseline */
-  filesHash: string;
+  /** filesHash of the texts this load read: the watcher's baseline (computed when first read) */
+  readonly filesHash: string;
 }
 
 /**
@@ -41,7 +39,9 @@ export interface LoadedConfig {
  * config watcher compares to decide whether anything really changed.
  */
 export function filesHash(files: string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string {
-  const h = createHash('sha256');
+  // required here, not at load: node:crypto is a few ms of a start, and a start never needs it
+  // before the sockets are bound (the watcher takes this hash after)
+  const h = (require('node:crypto') as typeof Crypto).createHash('sha256');
   for (const f of files) {
     h.update(f).update('\0');
     try {
@@ -67,11 +67,15 @@ export function parseConfigText(text: string, file: string, env: Record<string, 
   return parseYaml(text, file, env);
 }
 
-function hashOf(files: { path: string; text: string }[], overrides: EnvOverride[]): string {
-  const h = createHash('sha256');
-  for (const f of files) h.update(`${f.path}\0${f.text}\0`);
-  for (const o of overrides) h.update(`${o.variable}=${o.value}\0`);
-  return h.digest('hex');
+/** A LoadedConfig whose filesHash, over the texts already read, is computed when first read. */
+function withLazyFilesHash(parts: Omit<LoadedConfig, 'filesHash'>, texts: Map<string, string>): LoadedConfig {
+  let hash: string | undefined;
+  return {
+    ...parts,
+    get filesHash(): string {
+      return (hash ??= filesHash(parts.files, (f) => texts.get(f) ?? ''));
+    },
+  };
 }
 
 /** Load and validate; throws SrsError (with a location when there is one) on any error. */
@@ -84,7 +88,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     const config = defaultConfig();
     const envOverrides = applyEnvOverrides(config, opts.env);
     checkConfig(config, undefined);
-    return { config, warnings, files: [], envOverrides, hash: hashOf([], envOverrides), source: '(environment)', filesHash: filesHash([]) };
+    return withLazyFilesHash({ config, warnings, files: [], envOverrides, source: '(environment)' }, new Map());
   }
 
   const file = opts.file;
@@ -126,13 +130,5 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   checkConfig(config, start);
   const files = [...new Set(sources.map((s) => s.path))];
   const texts = new Map(sources.map((src) => [src.path, src.text]));
-  return {
-    config,
-    warnings,
-    files,
-    envOverrides,
-    hash: hashOf(sources, envOverrides),
-    source: file,
-    filesHash: filesHash(files, (f) => texts.get(f) ?? ''),
-  };
+  return withLazyFilesHash({ config, warnings, files, envOverrides, source: file }, texts);
 }

@@ -1,7 +1,7 @@
 // One fastify application per HTTP listener: the API, the file server, or both when http_api and
 // http_server share a port (SRS's http.api.one.port.conf). We own the http.Server (serverFactory)
 // so that binding, rebinding on reload and inheriting a socket stay in our hands, not fastify's.
-import { createHash, timingSafeEqual } from 'node:crypto';
+import type Crypto from 'node:crypto';
 import type http from 'node:http';
 import path from 'node:path';
 import fs from 'node:fs';
@@ -147,6 +147,8 @@ function checkBasicAuth(req: FastifyRequest, username: string, password: string)
 
 /** Constant-time comparison: the time an answer takes says nothing about how much matched. */
 function sameSecret(given: string, expected: string): boolean {
+  // node:crypto is required when first used, not at start-up (it is a few ms of a start)
+  const { createHash, timingSafeEqual } = require('node:crypto') as typeof Crypto;
   const a = createHash('sha256').update(given).digest();
   const b = createHash('sha256').update(expected).digest();
   return timingSafeEqual(a, b);

@@ -1,6 +1,6 @@
 // The media (RTMP) side as far as the lifecycle needs it: complete the handshake, then hold the
 // session until the client closes. RTMP chunk streams and messages come with a later issue.
-import { randomBytes } from 'node:crypto';
+import type Crypto from 'node:crypto';
 import type { Socket } from 'node:net';
 import type pino from 'pino';
 import type { Connection } from './registry';
@@ -36,7 +36,8 @@ export class RtmpHandshake {
       const s1 = Buffer.alloc(HANDSHAKE_SIZE);
       s1.writeUInt32BE(Math.floor(now / 1000) >>> 0, 0);
       s1.writeUInt32BE(0, 4);
-      randomBytes(HANDSHAKE_SIZE - 8).copy(s1, 8);
+      // node:crypto is required at the first handshake, not at start-up (a few ms of a start)
+      (require('node:crypto') as typeof Crypto).randomBytes(HANDSHAKE_SIZE - 8).copy(s1, 8);
       reply = Buffer.concat([Buffer.from([RTMP_VERSION]), s1, c1]);
       this.buffered = this.buffered.subarray(1 + HANDSHAKE_SIZE);
       this.state = 'c2';

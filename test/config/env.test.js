@@ -31,7 +31,6 @@ test('overrides win over the file and are reported', () => {
     { variable: 'SRS_HTTP_API_ENABLED', path: 'http_api.enabled', value: 'on' },
     { variable: 'SRS_HTTP_API_LISTEN', path: 'http_api.listen', value: '127.0.0.1:2000' },
   ]);
-  assert.notEqual(r.hash, load({}).hash);
 });
 
 test('every field can be overridden', () => {

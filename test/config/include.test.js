@@ -91,11 +91,11 @@ test('YAML may include SRS-grammar files and the reverse', () => {
   assert.equal(load('conf/main.yaml').config.httpApi.enabled, true);
 });
 
-test('the hash covers every file and changes when an included file does', () => {
+test('the watcher\'s baseline hash covers every file and changes when an included file does', () => {
   const files = { 'conf/main.conf': 'listen 1935;\ninclude conf/i.conf;\n', 'conf/i.conf': 'daemon off;\n' };
-  const h1 = loader(files).load().hash;
-  assert.equal(loader(files).load().hash, h1);
+  const h1 = loader(files).load().filesHash;
+  assert.equal(loader(files).load().filesHash, h1);
   files['conf/i.conf'] = 'daemon  off;\n';
-  assert.notEqual(loader(files).load().hash, h1);
+  assert.notEqual(loader(files).load().filesHash, h1);
   assert.match(h1, /^[0-9a-f]{64}$/);
 });
