@@ -19,7 +19,7 @@ import type { ContainerVerdict } from './container';
 import { SystemdNotifier } from './notify';
 import { planReload, reloadStatusPath } from './reload';
 import { ConfigWatcher } from './watch';
-import { handOverSockets, type InheritedSockets, type UpgradeLaunch } from './upgrade';
+import { handOverSockets, writeUpgradeRecord, type InheritedSockets, type UpgradeLaunch } from './upgrade';
 
 /**
  * A keep-alive socket idle this long is closed by the drain. Not zero: a client that has just
@@ -241,9 +241,16 @@ export class LifecycleController {
           ? 'not started'
           : this.config.asprocess
             ? 'asprocess on: the parent that supervises this process restarts it instead'
-            : null;
+            : process.pid === 1
+              ? "running as PID 1 (a container's init): the container would end with this process; replace the container instead (a rolling update)"
+              : null;
     if (refuse) {
       this.log.warn({ trigger }, `upgrade ignored: ${refuse}`);
+      // `srs -s upgrade` waits for an answer: give it one. Not for a second SIGUSR2 during an
+      // upgrade: its record would answer the first one's waiter too.
+      if (this.pidFile && this.upgrade_ === null) {
+        writeUpgradeRecord(this.pidPath(), { ok: false, refused: true, message: refuse, new_pid: null, started_at: Date.now() }, this.log);
+      }
       return;
     }
     let settled!: () => void;

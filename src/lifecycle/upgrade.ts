@@ -127,6 +127,24 @@ export function launchUpgrade(opts: {
  * outcome next to the pid file (`-s upgrade` waits for it). On failure the pid file is ours
  * again and the reason is logged; on success the caller drains and leaves.
  */
+/**
+ * `<pid file>.upgrade`: the outcome of the last SIGUSR2, which `srs -s upgrade` waits for. A
+ * refused upgrade writes one too (`refused`), so that the command answers at once.
+ */
+export function writeUpgradeRecord(
+  pidPath: string,
+  r: { ok: boolean; message: string; new_pid: number | null; started_at: number; refused?: boolean },
+  log: { warn(obj: object, msg: string): void },
+): void {
+  const file = `${pidPath}.upgrade`;
+  try {
+    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...r, old_pid: process.pid, at: Date.now() }) + '\n');
+    fs.renameSync(`${file}.tmp`, file);
+  } catch (e) {
+    log.warn({ err: e }, 'could not write the upgrade status file');
+  }
+}
+
 export async function handOverSockets(opts: {
   log: pino.Logger;
   pidFile: PidFileLock;
@@ -153,13 +171,7 @@ export async function handOverSockets(opts: {
     // spawn itself can throw (E2BIG, EMFILE...): the same failure as a new process that died
     outcome = { ok: false, pid: null, message: e instanceof Error ? e.message : String(e) };
   }
-  const file = `${pidPath}.upgrade`;
-  try {
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ok: outcome.ok, message: outcome.message, old_pid: process.pid, new_pid: outcome.pid, started_at: startedAt, at: Date.now() }) + '\n');
-    fs.renameSync(`${file}.tmp`, file);
-  } catch (e) {
-    log.warn({ err: e }, 'could not write the upgrade status file');
-  }
+  writeUpgradeRecord(pidPath, { ok: outcome.ok, message: outcome.message, new_pid: outcome.pid, started_at: startedAt }, log);
   if (!outcome.ok) {
     try {
       pidFile.restore(pidPath);

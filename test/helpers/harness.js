@@ -100,6 +100,23 @@ async function freePorts(n) {
   return [...ports];
 }
 
+/** The pids whose parent is `pid`, from /proc. */
+function childPidsOf(pid) {
+  const out = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e)) continue;
+    try {
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      // the fields after the command (which may hold spaces and parentheses): state ppid ...
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) out.push(Number(e));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return out;
+}
+
 /** Resolve when check() returns a truthy value; reject with `what` when the deadline passes. */
 async function waitFor(what, check, timeoutMs = 10000, stepMs = 10) {
   const deadline = Date.now() + timeoutMs;
@@ -155,8 +172,9 @@ function request(port, urlPath, { method = 'GET', headers = {}, agent, host = '1
  * Spawn the real server. Returns a handle whose output is collected, with waitForLine() for
  * synchronisation. The process is killed at exit of the test file whatever happens.
  */
-function startSrs(args, { cwd, env = {}, stdio } = {}) {
-  const child = spawn(SRS, args, {
+/** `command` + `prefix` run srs under a wrapper (e.g. unshare --pid --fork): `command ...prefix SRS ...args`. */
+function startSrs(args, { cwd, env = {}, stdio, command = null, prefix = [] } = {}) {
+  const child = spawn(command ?? SRS, command ? [...prefix, SRS, ...args] : args, {
     cwd,
     env: { ...process.env, ...env },
     stdio: stdio ?? ['ignore', 'pipe', 'pipe'],
@@ -247,6 +265,7 @@ module.exports = {
   ROOT,
   SRS,
   tmpdir,
+  childPidsOf,
   freePort,
   freePorts,
   waitFor,

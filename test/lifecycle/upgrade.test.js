@@ -299,4 +299,31 @@ test('asprocess on: SIGUSR2 is refused (the supervising parent restarts srs inst
   srs.kill('SIGUSR2');
   await srs.waitForLine(/upgrade ignored: asprocess on/);
   assert.equal((await h.request(api, '/healthz')).status, 200);
+  // `srs -s upgrade` gets the refusal at once, not after its 60 s timeout
+  const sent = Date.now();
+  const r = await h.runSrsAsync(['-s', 'upgrade', '-c', file], { cwd: dir });
+  assert.equal(r.code, 1, r.stdout + r.stderr);
+  assert.match(r.stderr, new RegExp(`upgrade refused, pid ${srs.pid} keeps serving: asprocess on`));
+  assert.ok(Date.now() - sent < 10000, 'answered long before the command\'s timeout');
+  assert.equal((await h.request(api, '/healthz')).status, 200);
+});
+
+test('as PID 1 (a container\'s init) SIGUSR2 is refused: the container would end with the old process', async (t) => {
+  const dir = h.tmpdir('srs-upgrade-');
+  const [rtmp, api] = await h.freePorts(2);
+  const file = h.writeConfig(dir, { rtmp, api });
+  // a new pid namespace, where srs is pid 1 (unshare execs it after forking)
+  const srs = h.startSrs(['-c', file], { cwd: dir, command: 'unshare', prefix: ['--pid', '--fork', '--kill-child'] });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid 1\b/);
+  const pid1 = Number(fs.readFileSync(path.join(dir, 'srs.pid'), 'utf8'));
+  assert.equal(pid1, 1, 'the pid file holds the pid as srs sees it');
+  const hostPid = await h.waitFor('srs\'s pid outside its namespace', () => h.childPidsOf(srs.pid)[0]);
+  h.track(hostPid);
+  process.kill(hostPid, 'SIGUSR2');
+  await srs.waitForLine(/upgrade ignored: running as PID 1/);
+  const record = JSON.parse(fs.readFileSync(path.join(dir, 'srs.pid.upgrade'), 'utf8'));
+  assert.equal(record.ok, false);
+  assert.equal(record.refused, true);
+  assert.equal((await h.request(api, '/healthz')).status, 200, 'still serving');
 });
