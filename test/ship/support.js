@@ -3,7 +3,7 @@
 // commands with deadlines, read the installed server's pid file. Not a test file itself.
 const fs = require('node:fs');
 const path = require('node:path');
-const { ROOT, track, killPid, pidGone, run: harnessRun } = require('../helpers/harness');
+const { ROOT, track, killPid, pidGone, childPidsOf: childrenOf, run: harnessRun } = require('../helpers/harness');
 
 /** Run a command to completion, asynchronously, killed at the deadline (60 s unless told). */
 function run(cmd, args, opts = {}) {
@@ -52,22 +52,6 @@ async function killAndWait(pid, signal = 'SIGKILL', timeoutMs = 5000) {
   killPid(pid, signal);
   const deadline = Date.now() + timeoutMs;
   while (!pidGone(pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-}
-
-/** The pids whose parent is ppid (from /proc). */
-function childrenOf(ppid) {
-  const kids = [];
-  for (const name of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = fs.readFileSync(`/proc/${name}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      if (Number(fields[1]) === ppid) kids.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return kids;
 }
 
 /** ppid, then its descendants, depth first (for cleanup of a supervisor tree). */
