@@ -8,6 +8,7 @@ const net = require('node:net');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, canConnect } = require('../test/helpers/net');
 const { performance } = require('node:perf_hooks');
 
 // SRS_BENCH_ROOT points the benchmarks at another built tree (e.g. an older commit to compare with).
@@ -203,17 +204,6 @@ function rmrf(dir) {
 /** Ports handed out in this run: never hand the same one out twice. */
 const usedPorts = new Set();
 
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
 async function freePorts(n) {
   const ports = [];
   while (ports.length < n) {
@@ -225,20 +215,6 @@ async function freePorts(n) {
   return ports;
 }
 
-/** One connect attempt: true when accepted, false when refused (or anything else failed). */
-function canConnect(port, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => {
-      s.destroy();
-      resolve(false);
-    });
-  });
-}
 
 /**
  * Poll-connect every `stepMs` until every port has accepted once; returns the performance.now()

@@ -3,10 +3,10 @@
 // for events (a log line, a port, a pid gone) with deadlines, never sleeps.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const net = require('node:net');
 const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
+const { freePort, canConnect } = require('./net');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SRS = path.join(ROOT, 'objs', 'srs');
@@ -82,18 +82,7 @@ function tmpdir(prefix = 'srs-test-') {
   return fs.mkdtempSync(path.join(os.tmpdir(), prefix));
 }
 
-/** A port nobody listens on now (the kernel picks it; the tiny race is accepted in tests). */
-function freePort() {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-}
-
+/** n distinct free ports. */
 async function freePorts(n) {
   const ports = new Set();
   while (ports.size < n) ports.add(await freePort());
@@ -131,16 +120,6 @@ async function waitFor(what, check, timeoutMs = 10000, stepMs = 10) {
   }
 }
 
-function canConnect(port, host = '127.0.0.1') {
-  return new Promise((resolve) => {
-    const s = net.connect({ port, host });
-    s.once('connect', () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once('error', () => resolve(false));
-  });
-}
 
 /** Gone, or a zombie that the slow PID 1 of this machine has not reaped yet: the same test
  * `srs -s quit|stop` uses to know a server has exited. */
