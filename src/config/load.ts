@@ -1,5 +1,5 @@
 // The one entry point: a file (SRS grammar, or YAML for .yaml/.yml) or the environment alone ->
-// a validated SrsConfig, the warnings, every file read (for the watcher) and a content hash.
+// a validated SrsConfig, the warnings, and every file read with a hash of their texts (for the watcher).
 
 import type Crypto from 'node:crypto';
 import * as fs from 'node:fs';

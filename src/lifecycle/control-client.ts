@@ -140,7 +140,7 @@ export async function runSignalCommand(
       const r = await awaitRecord<UpgradeRecord>(`${pidFile}.upgrade`, (x) => x.old_pid === pid && x.started_at >= sentAt, pid, 'upgrade', deadline, cmd.timeoutMs);
       if (!r) return ExitCode.FAILURE;
       if (!r.ok) {
-        complain(`upgrade ${r.refused ? 'refused' : 'failed'}, pid ${pid} keeps serving: ${r.message}`);
+        complain(r.refused ? `upgrade refused by pid ${pid}: ${r.message}` : `upgrade failed, pid ${pid} keeps serving: ${r.message}`);
         return ExitCode.FAILURE;
       }
       say(`upgraded: pid ${r.new_pid} serves now; pid ${pid} drains and exits`);

@@ -246,9 +246,11 @@ export class LifecycleController {
               : null;
     if (refuse) {
       this.log.warn({ trigger }, `upgrade ignored: ${refuse}`);
-      // `srs -s upgrade` waits for an answer: give it one. Not for a second SIGUSR2 during an
-      // upgrade: its record would answer the first one's waiter too.
-      if (this.pidFile && this.upgrade_ === null) {
+      // `srs -s upgrade` waits for an answer: give it one, in the record file that goes with the
+      // pid file. Not for a second SIGUSR2 during an upgrade (its record would answer the first
+      // one's waiter too), nor once a handover has moved our pid file aside: the record file is
+      // the new process's then.
+      if (this.pidFile && this.upgrade_ === null && path.resolve(this.pidFile.path) === this.pidPath()) {
         writeUpgradeRecord(this.pidPath(), { ok: false, refused: true, message: refuse, new_pid: null, started_at: Date.now() }, this.log);
       }
       return;

@@ -204,6 +204,15 @@ test('a media session opened before the upgrade stays on the old process until i
   assert.equal(h.pidGone(old), false, 'the old process waits for its media session');
   await h.waitFor('the old process to log that it waits', () => /wait for 1 conns to quit/.test(fs.readFileSync(s.log, 'utf8')), 3000);
   assert.equal(closedByServer, false, 'the old session is not cut');
+
+  // A SIGUSR2 to the draining old process is refused, and does not touch the upgrade record,
+  // which is the new process's now (a waiting `srs -s upgrade` would misreport the handover).
+  const recordFile = `${s.pidFile}.upgrade`;
+  const record = fs.readFileSync(recordFile, 'utf8');
+  assert.equal(JSON.parse(record).new_pid, next);
+  process.kill(old, 'SIGUSR2');
+  await h.waitFor('the old process to refuse the second SIGUSR2', () => /upgrade ignored: quitting/.test(fs.readFileSync(s.log, 'utf8')), 3000);
+  assert.equal(fs.readFileSync(recordFile, 'utf8'), record, 'the record of the handover stands');
   media.end();
   await h.waitFor(`old pid ${old} to exit once its last client left`, () => h.pidGone(old), 5000);
 });
@@ -303,7 +312,7 @@ test('asprocess on: SIGUSR2 is refused (the supervising parent restarts srs inst
   const sent = Date.now();
   const r = await h.runSrsAsync(['-s', 'upgrade', '-c', file], { cwd: dir });
   assert.equal(r.code, 1, r.stdout + r.stderr);
-  assert.match(r.stderr, new RegExp(`upgrade refused, pid ${srs.pid} keeps serving: asprocess on`));
+  assert.match(r.stderr, new RegExp(`upgrade refused by pid ${srs.pid}: asprocess on`));
   assert.ok(Date.now() - sent < 10000, 'answered long before the command\'s timeout');
   assert.equal((await h.request(api, '/healthz')).status, 200);
 });
