@@ -5,10 +5,9 @@
 const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const net = require('node:net');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort, canConnect } = require('../test/helpers/net');
+const { freePort, canConnect, request: sharedRequest } = require('../test/helpers/net');
 const { performance } = require('node:perf_hooks');
 
 // SRS_BENCH_ROOT points the benchmarks at another built tree (e.g. an older commit to compare with).
@@ -263,26 +262,9 @@ async function openConnections(port, n, concurrency = 100) {
   return { sockets, errors };
 }
 
-function request(port, urlPath, { host = '127.0.0.1', timeoutMs = 5000 } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path: urlPath, method: 'GET', agent: false, timeout: timeoutMs }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, text, json });
-      });
-    });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', reject);
-    req.end();
-  });
+/** The shared request, with a 5 s timeout: a benchmark must not hang on a server that stalls. */
+function request(port, urlPath, opts = {}) {
+  return sharedRequest(port, urlPath, { timeoutMs: 5000, ...opts });
 }
 
 async function summaries(apiPort) {

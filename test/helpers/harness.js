@@ -3,10 +3,9 @@
 // for events (a log line, a port, a pid gone) with deadlines, never sleeps.
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
-const http = require('node:http');
 const os = require('node:os');
 const path = require('node:path');
-const { freePort, canConnect } = require('./net');
+const { freePort, canConnect, request } = require('./net');
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const SRS = path.join(ROOT, 'objs', 'srs');
@@ -125,33 +124,11 @@ async function waitFor(what, check, timeoutMs = 10000, stepMs = 10) {
  * `srs -s quit|stop` uses to know a server has exited. */
 const { processGone: pidGone } = require('../../dist/lifecycle/control-client.js');
 
-function request(port, urlPath, { method = 'GET', headers = {}, agent, host = '127.0.0.1', body } = {}) {
-  return new Promise((resolve, reject) => {
-    const req = http.request({ host, port, path: urlPath, method, headers, agent: agent ?? false }, (res) => {
-      const chunks = [];
-      res.on('data', (c) => chunks.push(c));
-      res.on('end', () => {
-        const text = Buffer.concat(chunks).toString('utf8');
-        let json;
-        try {
-          json = JSON.parse(text);
-        } catch {
-          json = undefined;
-        }
-        resolve({ status: res.statusCode, headers: res.headers, text, json, socket: res.socket });
-      });
-    });
-    req.on('error', reject);
-    if (body) req.write(body);
-    req.end();
-  });
-}
-
 /**
  * Spawn the real server. Returns a handle whose output is collected, with waitForLine() for
- * synchronisation. The process is killed at exit of the test file whatever happens.
+ * synchronisation. The process is killed at exit of the test file whatever happens. `command` +
+ * `prefix` run srs under a wrapper (e.g. unshare --pid --fork): `command ...prefix SRS ...args`.
  */
-/** `command` + `prefix` run srs under a wrapper (e.g. unshare --pid --fork): `command ...prefix SRS ...args`. */
 function startSrs(args, { cwd, env = {}, stdio, command = null, prefix = [] } = {}) {
   const child = spawn(command ?? SRS, command ? [...prefix, SRS, ...args] : args, {
     cwd,
