@@ -15,6 +15,7 @@ const BENCHMARKS = {
   reload: () => require('./reload'),
   quit: () => require('./quit'),
   upgrade: () => require('./upgrade'),
+  media: () => require('./media'),
 };
 
 async function main() {
