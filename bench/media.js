@@ -17,7 +17,7 @@ const path = require('node:path');
 const { spawnSync } = require('node:child_process');
 const { performance } = require('node:perf_hooks');
 const L = require('./lib');
-const { rtmpPlayer, flvPlayer, rtmpPublisher } = require('./rtmp-load');
+const { rtmpPlayer, flvPlayer, rtmpPublisher } = require('../test/helpers/rtmp-load');
 
 const PLAYERS = Number(process.env.SRS_BENCH_PLAYERS || 200);
 const WINDOW_MS = Number(process.env.SRS_BENCH_WINDOW_MS || 10000);

@@ -1,5 +1,5 @@
 'use strict';
-// A lean RTMP load client for bench/media.js: one synthetic publisher and many players in one
+// A lean RTMP client for bench/media.js and the stream tests: one synthetic publisher and many players in one
 // process. It is deliberately independent of src/ (it measures srs and node-media-server alike, and
 // must not share a bug with the server it measures). Players parse chunk headers only, never copy
 // payloads, and read one marker per video message: the publisher's send time, so the relay delay
@@ -105,7 +105,8 @@ class ChunkCounter {
     this.videoMessages = 0;
     this.onVideoMarker = onVideoMarker;
     this.marker = Buffer.alloc(16);
-    this.ctl = null; // buffered control message (set chunk size)
+    this.ctl = null; // buffered control message (set chunk size) or command (status events)
+    this.statuses = [];
   }
 
   feed(b) {
@@ -178,7 +179,7 @@ class ChunkCounter {
       const from = Math.max(s.got, MARKER_AT);
       const to = Math.min(s.got + n, MARKER_AT + 16);
       if (from < to) b.copy(this.marker, from - MARKER_AT, i + (from - s.got), i + (to - s.got));
-    } else if (s.type === 1) {
+    } else if (s.type === 1 || (s.type === 20 && s.length <= 4096)) {
       this.ctl = Buffer.concat([this.ctl ?? Buffer.alloc(0), b.subarray(i, i + n)]);
     }
     s.got += n;
@@ -193,6 +194,10 @@ class ChunkCounter {
     } else if (s.type === 1 && this.ctl) {
       this.chunkSize = this.ctl.readUInt32BE(0) & 0x7fffffff;
       this.ctl = null;
+    } else if (s.type === 20 && this.ctl) {
+      // status events (NetStream.Play.Start, ...UnpublishNotify) in the order they came
+      for (const m of this.ctl.toString('latin1').matchAll(/NetStream\.[A-Za-z.]+|NetConnection\.[A-Za-z.]+/g)) this.statuses.push(m[0]);
+      this.ctl = null;
     }
     s.left = 0;
   }
@@ -202,7 +207,7 @@ class ChunkCounter {
  * One RTMP player. `stats` gets {bytes, frames}; delays (ms) go to `delays` when sampling.
  * @returns {Promise<{socket: net.Socket, counter: ChunkCounter}>}
  */
-async function rtmpPlayer({ port, app, stream, delays }) {
+async function rtmpPlayer({ port, app, stream, delays, stuck = false, host = '127.0.0.1', tcUrl: tcUrlIn, localAddress }) {
   // frames sent before this player asked to play come from the GOP cache: not a relay delay
   const joined = performance.now();
   const counter = new ChunkCounter((sent) => delays && sent >= joined && delays.push(performance.now() - sent));
@@ -210,8 +215,9 @@ async function rtmpPlayer({ port, app, stream, delays }) {
   // onread with one buffer shared by every player: no allocation per read (the load client must
   // stay lean to measure 2,000 players from one process); data is parsed before the next read
   const socket = net.connect({
-    host: '127.0.0.1',
+    host,
     port,
+    localAddress,
     onread: {
       buffer: SHARED_READ,
       callback: (n, buf) => {
@@ -236,7 +242,8 @@ async function rtmpPlayer({ port, app, stream, delays }) {
     socket.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536)]));
   });
   if (rest.length) counter.feed(rest);
-  const tcUrl = `rtmp://127.0.0.1:${port}/${app}`;
+  const tcUrl = tcUrlIn ?? `rtmp://127.0.0.1:${port}/${app}`;
+  const closed = new Promise((r) => socket.once('close', r));
   socket.write(connectCommand(app, tcUrl, 128));
   socket.write(chunk(3, 20, 0, 0, Buffer.concat([amfString('createStream'), amfNumber(2), amfNull()]), 128));
   socket.write(chunk(8, 20, 1, 0, Buffer.concat([amfString('play'), amfNumber(0), amfNull(), amfString(stream), amfNumber(-1000)]), 128));
@@ -246,7 +253,9 @@ async function rtmpPlayer({ port, app, stream, delays }) {
   ub.writeUInt32BE(1, 2);
   ub.writeUInt32BE(1000, 6);
   socket.write(chunk(2, 4, 0, 0, ub, 128));
-  return { socket, counter, bytes: () => counter.mediaBytes, frames: () => counter.videoMessages };
+  // a stuck viewer: asks to play, then never reads again
+  if (stuck) socket.pause();
+  return { socket, counter, closed, statuses: counter.statuses, bytes: () => counter.mediaBytes, frames: () => counter.videoMessages };
 }
 
 /** One HTTP-FLV player: counts body bytes, reads the marker from each video tag. */
@@ -329,14 +338,17 @@ function avcSequenceHeader() {
   return Buffer.concat([Buffer.from([0x17, 0, 0, 0, 0]), rec]);
 }
 
-async function rtmpPublisher({ port, app, stream, kbps = 1000, fps = 25, gopFrames = 50 }) {
+async function rtmpPublisher({ port, app, stream, kbps = 1000, fps = 25, gopFrames = 50, localAddress }) {
   const chunkSize = 60000;
-  const socket = net.connect({ host: '127.0.0.1', port });
+  const socket = net.connect({ host: '127.0.0.1', port, localAddress });
   socket.setNoDelay(true);
   await new Promise((r, j) => socket.once('connect', r).once('error', j));
-  await handshake(socket);
-  socket.on('data', () => {});
+  const rest = await handshake(socket);
+  const counter = new ChunkCounter(() => {});
+  if (rest.length) counter.feed(rest);
+  socket.on('data', (d) => counter.feed(d));
   socket.on('error', () => {});
+  const closed = new Promise((r) => socket.once('close', r));
   const scs = Buffer.alloc(4);
   scs.writeUInt32BE(chunkSize);
   socket.write(chunk(2, 1, 0, 0, scs, 128));
@@ -388,6 +400,8 @@ async function rtmpPublisher({ port, app, stream, kbps = 1000, fps = 25, gopFram
   let timer = setTimeout(tick, 0);
   return {
     socket,
+    closed,
+    statuses: counter.statuses,
     sentBytes: () => sentBytes,
     frames: () => vSent,
     stop() {

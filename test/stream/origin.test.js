@@ -1,0 +1,218 @@
+'use strict';
+// srs as an RTMP origin with HTTP-FLV, driven by real clients: ffmpeg publishes (over the digest
+// handshake, with releaseStream/FCPublish/createStream/publish as OBS does), ffprobe, ffmpeg and
+// rtmpdump play over RTMP, ffprobe over HTTP-FLV. Assertions are on what players received.
+const test = require('node:test');
+const assert = require('node:assert/strict');
+const fs = require('node:fs');
+const path = require('node:path');
+const h = require('../helpers/harness');
+const m = require('./support');
+const { rtmpPlayer } = require('../helpers/rtmp-load');
+
+const dir = h.tmpdir('srs-origin-');
+let source;
+let srv;
+
+test.before(async () => {
+  source = await m.makeSource(dir);
+  const [rtmp, api, http] = await h.freePorts(3);
+  const file = h.writeConfig(dir, {
+    rtmp,
+    api,
+    http,
+    extra: `vhost __defaultVhost__ { http_remux { enabled on; mount [vhost]/[app]/[stream].flv; } }`,
+  });
+  // writeConfig adds an empty default vhost after ours; a second block for the same vhost merges
+  // in SRS, but keep the test's config unambiguous
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/\nvhost __defaultVhost__ \{ \}\n/, '\n'));
+  const proc = h.startSrs(['-c', file], { cwd: dir });
+  await proc.waitForLine(/ready, pid/);
+  srv = { rtmp, api, http, proc, url: (s) => `rtmp://127.0.0.1:${rtmp}/live/${s}`, flv: (s) => `http://127.0.0.1:${http}/live/${s}.flv` };
+});
+
+test.after(() => {
+  srv?.proc.kill();
+  fs.rmSync(dir, { recursive: true, force: true });
+});
+
+async function api(p, opts) {
+  const r = await h.request(srv.api, p, opts);
+  return { status: r.status, json: r.body ? JSON.parse(r.body) : null };
+}
+
+async function streamNamed(name) {
+  const r = await api('/api/v1/streams');
+  return (r.json.streams ?? []).find((s) => s.name === name) ?? null;
+}
+
+/** Publish `name` with ffmpeg and wait until the API shows it live with both codecs known. */
+async function live(t, name) {
+  const pub = m.publish(source, srv.url(name));
+  t.after(() => pub.kill());
+  const s = await h.waitFor(
+    () => `stream ${name} live in /api/v1/streams with video and audio (ffmpeg: ${pub.output.slice(-500)})`,
+    async () => {
+      const st = await streamNamed(name);
+      return st?.publish?.active && st.video && st.audio ? st : null;
+    },
+    20000,
+    100,
+  );
+  return { pub, stream: s };
+}
+
+test('ffmpeg publishes; ffprobe sees H.264 320x240 and AAC 44.1 kHz stereo over RTMP and over HTTP-FLV', async (t) => {
+  await live(t, 'probe');
+  for (const url of [srv.url('probe'), srv.flv('probe')]) {
+    const streams = await m.probeStreams(url);
+    const v = streams.find((s) => s.codec_type === 'video');
+    const a = streams.find((s) => s.codec_type === 'audio');
+    assert.ok(v && a, `${url}: a video and an audio stream (got ${JSON.stringify(streams)})`);
+    assert.equal(v.codec_name, 'h264', url);
+    assert.equal(v.width, m.WIDTH, url);
+    assert.equal(v.height, m.HEIGHT, url);
+    assert.equal(a.codec_name, 'aac', url);
+    assert.equal(Number(a.sample_rate), 44100, url);
+    assert.equal(a.channels, 2, url);
+  }
+  const log = srv.proc.output;
+  assert.match(log, /handshake/i, 'the log says how the handshake went');
+});
+
+test('a late player starts at a keyframe, sequence headers first, and receives every frame of its window', async (t) => {
+  await live(t, 'late');
+  const seconds = 4;
+  for (const [kind, url] of [['rtmp', srv.url('late')], ['http-flv', srv.flv('late')]]) {
+    const out = path.join(dir, `late-${kind}.flv`);
+    const rec = m.record(url, out, seconds);
+    t.after(() => rec.kill());
+    const e = await rec.waitExit(30000, `ffmpeg recording ${url}`);
+    assert.equal(e.code, 0, `ffmpeg recorded ${url}: ${rec.output.slice(-800)}`);
+    const pkts = await m.packets(out);
+    const video = pkts.filter((p) => p.codec_type === 'video');
+    const audio = pkts.filter((p) => p.codec_type === 'audio');
+    assert.ok(video.length > 0, `${kind}: video packets`);
+    assert.match(video[0].flags, /K/, `${kind}: the first video packet is a keyframe (flags ${video[0].flags})`);
+    // the window: `seconds` of live frames, plus at most one GOP from the cache at the start
+    const lo = m.FPS * seconds - 3;
+    const hi = m.FPS * seconds + m.GOP + 3;
+    assert.ok(video.length >= lo && video.length <= hi, `${kind}: ${video.length} video packets in ${seconds} s at ${m.FPS} fps (want ${lo}..${hi})`);
+    // AAC at 44.1 kHz: 43 frames a second
+    assert.ok(audio.length >= 43 * seconds - 10, `${kind}: ${audio.length} audio packets in ${seconds} s`);
+    // no gap: consecutive video pts at most two frame intervals apart
+    const pts = video.map((p) => Number(p.dts_time ?? p.pts_time));
+    for (let i = 1; i < pts.length; i++) assert.ok(pts[i] - pts[i - 1] <= 2 / m.FPS + 0.001, `${kind}: a gap of ${(pts[i] - pts[i - 1]).toFixed(3)} s at packet ${i}`);
+  }
+});
+
+test('rtmpdump plays the stream', { skip: !m.exists('rtmpdump') && 'rtmpdump is not installed (.ci/run installs it)' }, async (t) => {
+  await live(t, 'dump');
+  const out = path.join(dir, 'dump.flv');
+  const r = await h.run('rtmpdump', ['-q', '--live', '-r', srv.url('dump'), '--stop', '3', '-o', out], { timeoutMs: 30000 });
+  assert.ok(fs.existsSync(out) && fs.statSync(out).size > 0, `rtmpdump wrote nothing (exit ${r.code}): ${r.output.slice(-800)}`);
+  const pkts = await m.packets(out);
+  const video = pkts.filter((p) => p.codec_type === 'video');
+  assert.ok(video.length >= m.FPS, `rtmpdump received ${video.length} video packets`);
+  assert.match(video[0].flags, /K/, 'rtmpdump starts at a keyframe');
+});
+
+test('a second publisher to a live stream is refused; the first one and its players carry on', async (t) => {
+  await live(t, 'busy');
+  const player = await rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'busy' });
+  t.after(() => player.socket.destroy());
+  const second = m.publish(source, srv.url('busy'), { loop: false });
+  t.after(() => second.kill());
+  const e = await second.waitExit(20000, 'the second publisher');
+  assert.notEqual(e.code, 0, `the second publisher must be refused: ${second.output.slice(-500)}`);
+  const before = player.frames();
+  await h.waitFor(`the player keeps receiving after the refusal (frames ${player.frames()})`, () => player.frames() > before + m.FPS, 10000);
+  const s = await streamNamed('busy');
+  assert.equal(s.publish.active, true);
+});
+
+test('a publisher leaves and returns: its players get UnpublishNotify, stay connected and resume', async (t) => {
+  const first = await live(t, 'again');
+  const players = await Promise.all(Array.from({ length: 3 }, () => rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'again' })));
+  t.after(() => players.forEach((p) => p.socket.destroy()));
+  await h.waitFor('every player receives frames', () => players.every((p) => p.frames() > m.FPS), 15000);
+  first.pub.kill('SIGKILL');
+  await h.waitFor(() => `UnpublishNotify at every player (got ${JSON.stringify(players.map((p) => p.statuses))})`, () => players.every((p) => p.statuses.includes('NetStream.Play.UnpublishNotify')), 10000);
+  assert.ok(players.every((p) => !p.socket.destroyed), 'players stay connected after the publisher left');
+  const at = players.map((p) => p.frames());
+  const pub = m.publish(source, srv.url('again'));
+  t.after(() => pub.kill());
+  await h.waitFor(() => `every player resumes (frames ${players.map((p) => p.frames())} from ${at})`, () => players.every((p, i) => p.frames() > at[i] + m.FPS), 20000);
+});
+
+test('API: /api/v1/streams in SRS shape, /api/v1/clients with types, DELETE kicks a client', async (t) => {
+  const { stream } = await live(t, 'api');
+  assert.equal(stream.app, 'live');
+  assert.equal(stream.vhost !== undefined, true);
+  assert.equal(stream.video.codec, 'H264');
+  assert.equal(stream.video.width, m.WIDTH);
+  assert.equal(stream.video.height, m.HEIGHT);
+  assert.equal(stream.audio.codec, 'AAC');
+  assert.equal(stream.audio.sample_rate, 44100);
+  assert.equal(stream.audio.channel, 2);
+  for (const k of ['id', 'name', 'vhost', 'app', 'tcUrl', 'live_ms', 'clients', 'frames', 'send_bytes', 'recv_bytes', 'kbps', 'publish']) assert.ok(k in stream, `stream has ${k}`);
+  const one = await api(`/api/v1/streams/${stream.id}`);
+  assert.equal(one.status, 200);
+  assert.equal(one.json.stream.name, 'api');
+  const player = await rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'api' });
+  t.after(() => player.socket.destroy());
+  await h.waitFor('the player receives frames', () => player.frames() > 0, 10000);
+  const clients = await h.waitFor('clients lists a publisher and an RTMP player on live/api', async () => {
+    const r = await api('/api/v1/clients');
+    const cs = (r.json.clients ?? []).filter((c) => c.stream === stream.id);
+    return cs.some((c) => c.publish) && cs.some((c) => !c.publish && c.type === 'rtmp-play') ? cs : null;
+  });
+  const viewer = clients.find((c) => !c.publish);
+  const kicked = await api(`/api/v1/clients/${viewer.id}`, { method: 'DELETE' });
+  assert.equal(kicked.status, 200);
+  await Promise.race([player.closed, h.waitFor('the kicked player closed', () => player.socket.destroyed, 5000)]);
+  const missing = await api('/api/v1/streams/999999');
+  assert.equal(missing.status, 404);
+});
+
+test('one player that reads nothing while 10 others play: it is closed and counted, the others get every frame', async (t) => {
+  const { rtmpPublisher } = require('../helpers/rtmp-load');
+  // 8 Mbit/s so that the stuck player's kernel buffers fill in seconds
+  const pub = await rtmpPublisher({ port: srv.rtmp, app: 'live', stream: 'stuck', kbps: 8000 });
+  t.after(() => pub.stop());
+  const stuck = await rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'stuck', stuck: true });
+  t.after(() => stuck.socket.destroy());
+  const good = await Promise.all(Array.from({ length: 10 }, () => rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'stuck' })));
+  t.after(() => good.forEach((p) => p.socket.destroy()));
+  await h.waitFor('the 10 players receive frames', () => good.every((p) => p.frames() > 0), 10000);
+  const from = good.map((p) => p.frames());
+  const sentFrom = pub.frames();
+  await Promise.race([
+    stuck.closed,
+    h.waitFor('the server to close the stuck player', () => stuck.socket.destroyed, 60000, 100).then(() => {}),
+  ]);
+  const metrics = await h.request(srv.api, '/metrics');
+  assert.match(metrics.body, /players_dropped[a-z_]*(\{[^}]*\})? [1-9]/, 'the dropped player is counted in /metrics');
+  // every frame published meanwhile reached every other player (a few may be in flight)
+  const sent = pub.frames() - sentFrom;
+  for (const [i, p] of good.entries()) assert.ok(p.frames() - from[i] >= sent - 5, `player ${i} got ${p.frames() - from[i]} of ${sent} frames`);
+});
+
+test('garbage after the handshake closes that connection only; the server keeps serving', async (t) => {
+  const net = require('node:net');
+  const fc = require('fast-check');
+  await live(t, 'fuzz');
+  await fc.assert(
+    fc.asyncProperty(fc.uint8Array({ minLength: 1, maxLength: 4096 }), async (bytes) => {
+      const sock = net.connect({ port: srv.rtmp, host: '127.0.0.1' });
+      sock.on('error', () => {});
+      await new Promise((r) => sock.once('connect', r));
+      sock.write(Buffer.concat([Buffer.from([3]), Buffer.alloc(1536), Buffer.alloc(1536), Buffer.from(bytes)]));
+      sock.end();
+      await new Promise((r) => sock.once('close', r));
+    }),
+    { numRuns: 100 },
+  );
+  const streams = await m.probeStreams(srv.url('fuzz'));
+  assert.ok(streams.some((s) => s.codec_type === 'video'), 'a player still gets the stream after 100 garbage connections');
+});
