@@ -21,7 +21,7 @@ test('changes carry path, reloadable, from and to', () => {
     { path: 'daemon', reloadable: false, from: true, to: false },
     { path: 'srs_log_level', reloadable: true, from: 'trace', to: 'warn' },
     { path: 'http_api.listen', reloadable: true, from: DEFAULTS.httpApi.listen, to: b.httpApi.listen },
-    { path: 'vhost', reloadable: true, from: [], to: ['a'] },
+    { path: 'vhost', reloadable: true, from: [], to: ['a'], appliesTo: 'new-sessions' },
   ]);
 });
 
