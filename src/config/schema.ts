@@ -1,5 +1,6 @@
 // The typed config: SRS's lifecycle directives with SRS's defaults, the vocabulary check (unknown
-// vs unsupported), and value validation. Pure: takes a directive tree, returns a config and warnings.
+// vs unsupported), and value validation; the vhosts' media settings are built by vhost.ts.
+// Pure: takes a directive tree, returns a config and warnings.
 
 import * as net from 'node:net';
 import { SrsError, SourceLocation } from '../errors';
