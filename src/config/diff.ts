@@ -97,3 +97,9 @@ export function diffConfig(a: SrsConfig, b: SrsConfig): ConfigChange[] {
   }
   return out;
 }
+
+/** One change for a log line: 'chunk_size (new sessions)', 'vhost.play.gop_cache of vhost v (new sessions)'. */
+export function describeChange(c: ConfigChange): string {
+  const of = c.vhost !== undefined ? ` of vhost ${c.vhost}` : '';
+  return `${c.path}${of}${c.appliesTo === 'new-sessions' ? ' (new sessions)' : ''}`;
+}

@@ -79,6 +79,9 @@ vhost added;
   assert.deepEqual(d[1].from, ['__defaultVhost__', 'edge', 'gone']);
   assert.deepEqual(d[1].to, ['__defaultVhost__', 'edge', 'added']);
   assert.deepEqual(d[7].to.map((o) => o.text), ['127.0.0.1:19351', '127.0.0.1:19350']);
+  const { describeChange } = require('../../dist/config/diff.js');
+  assert.deepEqual(d.slice(0, 3).map(describeChange), ['chunk_size (new sessions)', 'vhost (new sessions)', 'vhost.play.gop_cache of vhost __defaultVhost__ (new sessions)']);
+  assert.equal(describeChange({ path: 'daemon', reloadable: false, from: true, to: false }), 'daemon');
   // the reload plan applies them all; nothing is listed as "cannot change"
   const { planReload } = require('../../dist/lifecycle/reload.js');
   const plan = planReload(a, b);
