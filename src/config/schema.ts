@@ -6,7 +6,7 @@ import * as net from 'node:net';
 import { SrsError, SourceLocation } from '../errors';
 import type { Directive } from './grammar';
 import { FREE_FORM_BLOCKS, SRS_VOCABULARY } from './vocabulary';
-import { buildVhost, CHUNK_SIZE_DEFAULT, CHUNK_SIZE_MAX, CHUNK_SIZE_MIN, integerIn, VHOST_IMPLEMENTED, type VhostConfig } from './vhost';
+import { buildVhost, CHUNK_SIZE_DEFAULT, DEFAULT_VHOST, defaultVhostConfig, CHUNK_SIZE_MAX, CHUNK_SIZE_MIN, integerIn, VHOST_IMPLEMENTED, type VhostConfig } from './vhost';
 
 export interface ListenAddress {
   host: string | null;
@@ -124,6 +124,18 @@ export const DEFAULTS: SrsConfig = {
 /** A deep copy of the defaults, safe to mutate. */
 export function defaultConfig(): SrsConfig {
   return structuredClone(DEFAULTS);
+}
+
+/**
+ * The config of `srs -e` (no file): the defaults plus `vhost __defaultVhost__;`, as SRS's
+ * parse_options adds it when the environment is the only source; without it every client would
+ * be refused ("no vhost").
+ */
+export function envOnlyConfig(): SrsConfig {
+  const c = defaultConfig();
+  c.vhosts.push(DEFAULT_VHOST);
+  c.vhostConfigs.push(defaultVhostConfig(DEFAULT_VHOST));
+  return c;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,6 +11,7 @@
 import * as net from 'node:net';
 import { SrsError, type SourceLocation } from '../errors';
 import type { Directive } from './grammar';
+import type { EnvOverride } from './env';
 import type { ConfigWarning, SrsConfig } from './schema';
 
 /** SRS_CONSTS_RTMP_DEFAULT_VHOST: the vhost of a client whose vhost is not configured. */
@@ -94,8 +95,8 @@ export interface VhostConfig {
     queueLength: number;
     /** ms, default 350 */
     mwLatency: number;
-    /** messages, default 8 (0 with min_latency on), at most 128 */
-    mwMsgs: number;
+    /** messages, at most 128; null: SRS's default, 8, or 0 with min_latency on (mediaSettingsFor resolves it) */
+    mwMsgs: number | null;
     /** default full */
     timeJitter: 'full' | 'zero' | 'off';
   };
@@ -125,7 +126,7 @@ export function defaultVhostConfig(name: string): VhostConfig {
     tcpNodelay: false,
     inAckSize: 0,
     outAckSize: 2500000,
-    play: { gopCache: true, gopCacheMaxFrames: 2500, queueLength: 30, mwLatency: 350, mwMsgs: 8, timeJitter: 'full' },
+    play: { gopCache: true, gopCacheMaxFrames: 2500, queueLength: 30, mwLatency: 350, mwMsgs: null, timeJitter: 'full' },
     publish: { firstPktTimeout: 20000, normalTimeout: 5000 },
     security: { enabled: false, rules: [] },
     httpRemux: { enabled: false, mount: '[vhost]/[app]/[stream].flv' },
@@ -459,8 +460,6 @@ export function buildVhost(d: Directive, warnings: ConfigWarning[]): VhostConfig
       });
     }
     v.play.mwMsgs = Math.min(n, MW_MSGS_MAX);
-  } else if (v.minLatency) {
-    v.play.mwMsgs = 0; // SRS_PERF_MW_MIN_MSGS_REALTIME
   }
 
   // publish { }, and publish_1stpkt_timeout / publish_normal_timeout
@@ -639,7 +638,8 @@ export function mediaSettingsFor(config: SrsConfig, name: string): MediaSettings
     gopCacheMaxFrames: v.play.gopCacheMaxFrames,
     queueLengthMs: v.play.queueLength * 1000,
     mwLatencyMs: v.play.mwLatency,
-    mwMsgs: v.play.mwMsgs,
+    // SRS_PERF_MW_MIN_MSGS, or SRS_PERF_MW_MIN_MSGS_REALTIME with min_latency on
+    mwMsgs: v.play.mwMsgs ?? (v.minLatency ? 0 : 8),
     firstPktTimeoutMs: v.publish.firstPktTimeout,
     normalTimeoutMs: v.publish.normalTimeout,
     inAckSize: v.inAckSize,
@@ -649,4 +649,86 @@ export function mediaSettingsFor(config: SrsConfig, name: string): MediaSettings
     httpRemux: { enabled: v.httpRemux.enabled && v.httpRemux.mount.endsWith('.flv'), mount: v.httpRemux.mount },
     cluster: structuredClone(v.cluster),
   };
+}
+
+// ---------------------------------------------------------------------------------------------
+// SRS_VHOST_* environment overrides: SRS's getters read these before the file, for every vhost
+// (srs_app_config.cpp, SRS_OVERWRITE_BY_ENV_*). SRS_VHOST_CHUNK_SIZE also sets the global chunk
+// size, as SRS's get_global_chunk_size reads it. Security and cluster have none in SRS.
+
+type EnvSetter = (v: VhostConfig, value: string) => string | null;
+
+function envBool(set: (v: VhostConfig, b: boolean) => void): EnvSetter {
+  return (v, value) => {
+    if (value === 'on' || value === 'true') set(v, true);
+    else if (value === 'off' || value === 'false') set(v, false);
+    else return `"${value}" is not on or off`;
+    return null;
+  };
+}
+
+function envInt(min: number, max: number | null, unit: string | undefined, set: (v: VhostConfig, n: number) => void): EnvSetter {
+  return (v, value) => {
+    const r = integerIn(value, min, max, unit);
+    if (typeof r === 'string') return r;
+    set(v, r);
+    return null;
+  };
+}
+
+const VHOST_ENV: ReadonlyArray<{ variable: string; path: string; set: EnvSetter }> = [
+  { variable: 'SRS_VHOST_CHUNK_SIZE', path: 'vhost.chunk_size', set: envInt(CHUNK_SIZE_MIN, CHUNK_SIZE_MAX, undefined, (v, n) => (v.chunkSize = n)) },
+  { variable: 'SRS_VHOST_MIN_LATENCY', path: 'vhost.min_latency', set: envBool((v, b) => (v.minLatency = b)) },
+  { variable: 'SRS_VHOST_TCP_NODELAY', path: 'vhost.tcp_nodelay', set: envBool((v, b) => (v.tcpNodelay = b)) },
+  { variable: 'SRS_VHOST_IN_ACK_SIZE', path: 'vhost.in_ack_size', set: envInt(0, 0xffffffff, 'bytes', (v, n) => (v.inAckSize = n)) },
+  { variable: 'SRS_VHOST_OUT_ACK_SIZE', path: 'vhost.out_ack_size', set: envInt(0, 0xffffffff, 'bytes', (v, n) => (v.outAckSize = n)) },
+  { variable: 'SRS_VHOST_PLAY_GOP_CACHE', path: 'vhost.play.gop_cache', set: envBool((v, b) => (v.play.gopCache = b)) },
+  { variable: 'SRS_VHOST_PLAY_GOP_CACHE_MAX_FRAMES', path: 'vhost.play.gop_cache_max_frames', set: envInt(0, null, undefined, (v, n) => (v.play.gopCacheMaxFrames = n)) },
+  { variable: 'SRS_VHOST_PLAY_QUEUE_LENGTH', path: 'vhost.play.queue_length', set: envInt(0, null, 's', (v, n) => (v.play.queueLength = n)) },
+  { variable: 'SRS_VHOST_PLAY_MW_LATENCY', path: 'vhost.play.mw_latency', set: envInt(0, null, 'ms', (v, n) => (v.play.mwLatency = n)) },
+  { variable: 'SRS_VHOST_PLAY_MW_MSGS', path: 'vhost.play.mw_msgs', set: envInt(0, MW_MSGS_MAX, undefined, (v, n) => (v.play.mwMsgs = n)) },
+  {
+    variable: 'SRS_VHOST_PLAY_TIME_JITTER',
+    path: 'vhost.play.time_jitter',
+    set: (v, value) => {
+      if (value !== 'full' && value !== 'zero' && value !== 'off') return `"${value}" is not one of full, zero, off`;
+      v.play.timeJitter = value;
+      return null;
+    },
+  },
+  { variable: 'SRS_VHOST_PUBLISH_FIRSTPKT_TIMEOUT', path: 'vhost.publish.firstpkt_timeout', set: envInt(1, null, 'ms', (v, n) => (v.publish.firstPktTimeout = n)) },
+  { variable: 'SRS_VHOST_PUBLISH_NORMAL_TIMEOUT', path: 'vhost.publish.normal_timeout', set: envInt(1, null, 'ms', (v, n) => (v.publish.normalTimeout = n)) },
+  { variable: 'SRS_VHOST_HTTP_REMUX_ENABLED', path: 'vhost.http_remux.enabled', set: envBool((v, b) => (v.httpRemux.enabled = b)) },
+  {
+    variable: 'SRS_VHOST_HTTP_REMUX_MOUNT',
+    path: 'vhost.http_remux.mount',
+    set: (v, value) => {
+      v.httpRemux.mount = value;
+      return null;
+    },
+  },
+];
+
+/** The SRS_VHOST_* variables srs reads. */
+export const VHOST_ENV_VARIABLES: readonly string[] = VHOST_ENV.map((e) => e.variable);
+
+/**
+ * Apply every set SRS_VHOST_* variable to every vhost of c (mutated), as SRS's getters do; an
+ * empty variable counts as unset. Returns what was applied, for the log. Throws
+ * SrsError(SRS_ERR_CONFIG_VALUE) naming the variable for a bad value (SRS would use atoi's guess).
+ */
+export function applyVhostEnvOverrides(c: SrsConfig, env: Record<string, string | undefined>): EnvOverride[] {
+  const applied: EnvOverride[] = [];
+  for (const e of VHOST_ENV) {
+    const raw = env[e.variable];
+    if (raw === undefined || raw === '') continue;
+    const value = e.variable === 'SRS_VHOST_HTTP_REMUX_MOUNT' ? raw : raw.trim();
+    // checked once, even with no vhost configured
+    const error = e.set(defaultVhostConfig(DEFAULT_VHOST), value);
+    if (error) throw new SrsError('SRS_ERR_CONFIG_VALUE', `${e.variable} (${e.path}): ${error}`);
+    for (const v of c.vhostConfigs) e.set(v, value);
+    if (e.variable === 'SRS_VHOST_CHUNK_SIZE') c.chunkSize = Number(value);
+    applied.push({ variable: e.variable, path: e.path, value: raw });
+  }
+  return applied;
 }

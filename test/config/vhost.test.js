@@ -334,3 +334,43 @@ test('vhost-level values are checked at their directive, with the vhost named', 
   bad('listen 1935;\nvhost v { out_ack_size -1; }\n', 2, 11, /vhost\.out_ack_size \(vhost "v"\): "-1" should be in \[0, 4294967295\] \(bytes\)/);
   bad('listen 1935;\nvhost v { tcp_nodelay 1; }\n', 2, 11, /vhost\.tcp_nodelay \(vhost "v"\): "1" is not on or off/);
 });
+
+test('SRS_VHOST_* variables override every vhost, as SRS\'s getters read them first', () => {
+  const { applyVhostEnvOverrides, VHOST_ENV_VARIABLES } = require('../../dist/config/vhost.js');
+  const c = config('listen 1935;\nvhost a { play { gop_cache on; mw_msgs 2; } }\nvhost __defaultVhost__;\n');
+  const applied = applyVhostEnvOverrides(c, {
+    SRS_VHOST_PLAY_GOP_CACHE: 'off', SRS_VHOST_PLAY_QUEUE_LENGTH: ' 5 ', SRS_VHOST_CHUNK_SIZE: '4096', SRS_VHOST_MIN_LATENCY: 'on',
+    SRS_VHOST_HTTP_REMUX_ENABLED: 'on', SRS_VHOST_HTTP_REMUX_MOUNT: '[vhost]/[app]/[stream].flv', SRS_VHOST_PLAY_MW_LATENCY: '',
+    HOME: '/root',
+  });
+  assert.deepEqual(applied.map((o) => o.variable), [
+    'SRS_VHOST_CHUNK_SIZE', 'SRS_VHOST_MIN_LATENCY', 'SRS_VHOST_PLAY_GOP_CACHE', 'SRS_VHOST_PLAY_QUEUE_LENGTH',
+    'SRS_VHOST_HTTP_REMUX_ENABLED', 'SRS_VHOST_HTTP_REMUX_MOUNT',
+  ]);
+  assert.deepEqual(applied[3], { variable: 'SRS_VHOST_PLAY_QUEUE_LENGTH', path: 'vhost.play.queue_length', value: ' 5 ' });
+  for (const name of ['a', 'other']) {
+    const s = mediaSettingsFor(c, name);
+    assert.deepEqual([s.gopCache, s.queueLengthMs, s.chunkSize, s.httpRemux.enabled, s.mwLatencyMs], [false, 5000, 4096, true, 350], name);
+  }
+  // min_latency from the environment lowers the default mw_msgs, not an explicit one
+  assert.deepEqual([mediaSettingsFor(c, 'a').mwMsgs, mediaSettingsFor(c, 'other').mwMsgs], [2, 0]);
+  assert.equal(c.chunkSize, 4096);
+  for (const [variable, value, re] of [
+    ['SRS_VHOST_CHUNK_SIZE', '127', /SRS_VHOST_CHUNK_SIZE \(vhost\.chunk_size\): "127" should be in \[128, 65536\]/],
+    ['SRS_VHOST_PLAY_GOP_CACHE', 'yes', /SRS_VHOST_PLAY_GOP_CACHE \(vhost\.play\.gop_cache\): "yes" is not on or off/],
+    ['SRS_VHOST_PLAY_TIME_JITTER', 'on', /"on" is not one of full, zero, off/],
+    ['SRS_VHOST_PLAY_MW_MSGS', '129', /"129" should be in \[0, 128\]/],
+  ]) {
+    // checked even with no vhost to apply it to
+    assert.throws(() => applyVhostEnvOverrides(defaultConfig(), { [variable]: value }), (e) => e.code === 'SRS_ERR_CONFIG_VALUE' && re.test(e.message), variable);
+  }
+  assert.ok(VHOST_ENV_VARIABLES.every((v) => v.startsWith('SRS_VHOST_')));
+});
+
+test('srs -e: the environment-only config has __defaultVhost__, as SRS adds it', () => {
+  const { envOnlyConfig } = require('../../dist/config/schema.js');
+  const c = envOnlyConfig();
+  assert.deepEqual(c.vhosts, ['__defaultVhost__']);
+  assert.equal(mediaSettingsFor(c, 'any').vhost, '__defaultVhost__');
+  assert.deepEqual(defaultConfig().vhosts, []); // a file without a vhost has none, as in SRS
+});
