@@ -56,7 +56,10 @@ export interface SrsConfig {
 }
 
 export interface ConfigWarning {
-  /** 'unsupported' (SRS knows it, srs ignores it) or 'duplicate' (a later copy is ignored) */
+  /**
+   * 'unsupported' (SRS knows it, srs ignores it), 'duplicate' (a later copy is ignored), 'clamped'
+   * (mw_msgs lowered to 128, as SRS does) or 'shadowed' (an allow rule a deny rule always beats)
+   */
   code: string;
   message: string;
   location?: SourceLocation;

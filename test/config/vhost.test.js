@@ -247,6 +247,10 @@ const TABLE = [
   [[R('deny', 'publish', 'all'), R('allow', 'play', 'all')], 'play', '1.2.3.4', true],
   [[R('deny', 'publish', 'all'), R('allow', 'play', 'all')], 'publish', '127.0.0.1', false],
   [[R('allow', 'publish', '127.0.0.1'), R('deny', 'play', 'all')], 'publish', '10.0.0.1', false, 'not allowed by any of 1/1 rules'],
+  // "only this host may publish, everyone may play", in SRS's semantics: allow rules alone
+  [[R('allow', 'publish', '127.0.0.1'), R('allow', 'play', 'all')], 'publish', '127.0.0.1', true],
+  [[R('allow', 'publish', '127.0.0.1'), R('allow', 'play', 'all')], 'publish', '10.0.0.1', false, 'not allowed by any of 2/0 rules'],
+  [[R('allow', 'publish', '127.0.0.1'), R('allow', 'play', 'all')], 'play', '10.0.0.1', true],
   // CIDR, IPv4 as in SRS; IPv6 and IPv4-mapped addresses (what a dual-stack socket reports) here too
   [[R('deny', 'publish', '10.0.0.0/8')], 'publish', '10.200.3.4', false],
   [[R('deny', 'publish', '10.0.0.0/8')], 'publish', '11.0.0.1', true],
