@@ -1,10 +1,12 @@
 // The typed config: SRS's lifecycle directives with SRS's defaults, the vocabulary check (unknown
-// vs unsupported), and value validation. Pure: takes a directive tree, returns a config and warnings.
+// vs unsupported), and value validation; the vhosts' media settings are built by vhost.ts.
+// Pure: takes a directive tree, returns a config and warnings.
 
 import * as net from 'node:net';
 import { SrsError, SourceLocation } from '../errors';
 import type { Directive } from './grammar';
 import { FREE_FORM_BLOCKS, SRS_VOCABULARY } from './vocabulary';
+import { buildVhost, CHUNK_SIZE_DEFAULT, DEFAULT_VHOST, defaultVhostConfig, CHUNK_SIZE_MAX, CHUNK_SIZE_MIN, integerIn, VHOST_IMPLEMENTED, type VhostConfig } from './vhost';
 
 export interface ListenAddress {
   host: string | null;
@@ -45,11 +47,19 @@ export interface SrsConfig {
     auth: { enabled: boolean; username: string; password: string };
   };
   httpServer: { enabled: boolean; listen: ListenAddress; dir: string };
+  /** bytes, the RTMP chunk size srs sends with (128..65536); a vhost's chunk_size overrides it */
+  chunkSize: number;
+  /** the vhost names, in file order (a repeated name once) */
   vhosts: string[];
+  /** the vhosts' settings, same order; read them through mediaSettingsFor (vhost.ts) */
+  vhostConfigs: VhostConfig[];
 }
 
 export interface ConfigWarning {
-  /** 'unsupported' (SRS knows it, srs ignores it) or 'duplicate' (a later copy is ignored) */
+  /**
+   * 'unsupported' (SRS knows it, srs ignores it), 'duplicate' (a later copy is ignored), 'clamped'
+   * (mw_msgs lowered to 128, as SRS does) or 'shadowed' (an allow rule a deny rule always beats)
+   */
   code: string;
   message: string;
   location?: SourceLocation;
@@ -109,7 +119,9 @@ export const DEFAULTS: SrsConfig = {
     auth: { enabled: false, username: '', password: '' },
   },
   httpServer: { enabled: false, listen: listenOf('8080'), dir: './objs/nginx/html' },
+  chunkSize: CHUNK_SIZE_DEFAULT,
   vhosts: [],
+  vhostConfigs: [],
 };
 
 /** A deep copy of the defaults, safe to mutate. */
@@ -117,12 +129,24 @@ export function defaultConfig(): SrsConfig {
   return structuredClone(DEFAULTS);
 }
 
+/**
+ * The config of `srs -e` (no file): the defaults plus `vhost __defaultVhost__;`, as SRS's
+ * parse_options adds it when the environment is the only source; without it every client would
+ * be refused ("no vhost").
+ */
+export function envOnlyConfig(): SrsConfig {
+  const c = defaultConfig();
+  c.vhosts.push(DEFAULT_VHOST);
+  c.vhostConfigs.push(defaultVhostConfig(DEFAULT_VHOST));
+  return c;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The directives srs implements, one table shared by the file loader, env overrides and the diff.
 
 type Kind =
   | { type: 'bool' }
-  | { type: 'int'; min: number; unit?: string }
+  | { type: 'int'; min: number; max?: number; unit?: string }
   | { type: 'string' }
   | { type: 'listen' }
   | { type: 'listens' }
@@ -146,6 +170,7 @@ const ms = { type: 'int', min: 0, unit: 'ms' } as const;
 // set() receives a value already checked against kind, hence the narrowing casts.
 export const FIELDS: readonly FieldSpec[] = [
   { path: 'listen', kind: { type: 'listens' }, get: (c) => c.listen, set: (c, v) => (c.listen = v as ListenAddress[]) },
+  { path: 'chunk_size', kind: { type: 'int', min: CHUNK_SIZE_MIN, max: CHUNK_SIZE_MAX }, get: (c) => c.chunkSize, set: (c, v) => (c.chunkSize = v as number) },
   { path: 'max_connections', kind: { type: 'int', min: 1 }, get: (c) => c.maxConnections, set: (c, v) => (c.maxConnections = v as number) },
   { path: 'daemon', kind: bool, get: (c) => c.daemon, set: (c, v) => (c.daemon = v as boolean) },
   { path: 'disable_daemon_for_docker', kind: bool, get: (c) => c.disableDaemonForDocker, set: (c, v) => (c.disableDaemonForDocker = v as boolean) },
@@ -189,8 +214,9 @@ const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...FIELDS.map((f) => f.path),
   'http_api', 'http_api.raw_api', 'http_api.auth', 'http_server', 'vhost',
   'http_stream', 'http_stream.enabled', 'http_stream.listen', 'http_stream.dir',
-  'rtmp', 'rtmp.listen',
+  'rtmp', 'rtmp.listen', 'rtmp.chunk_size',
   'is_full',
+  ...VHOST_IMPLEMENTED,
 ]);
 
 /** Levenshtein distance with adjacent transpositions (so "listne" is 1 from "listen"). */
@@ -285,11 +311,16 @@ export function parseFieldValue(spec: FieldSpec, args: readonly string[]): Field
       if (v === 'on' || v === 'true') return ok(true);
       if (v === 'off' || v === 'false') return ok(false);
       return bad(`"${v}" is not on or off`);
-    case 'int':
+    case 'int': {
+      if (k.max !== undefined) {
+        const r = integerIn(v, k.min, k.max, k.unit);
+        return typeof r === 'number' ? ok(r) : bad(r);
+      }
       if (!/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v)) || Number(v) < k.min) {
         return bad(`"${v}" is not an integer >= ${k.min}${k.unit ? ` (${k.unit})` : ''}`);
       }
       return ok(Number(v));
+    }
     case 'string':
       return ok(v);
     case 'listen': {
@@ -357,14 +388,16 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
   const c = defaultConfig();
   applyBlock(c, directives, '', '', warnings);
   let hasListen = directives.some((d) => d.name === 'listen');
-  if (!hasListen) {
-    // SRS 7 also accepts `rtmp { listen ...; }`.
-    const rtmp = block(directives, 'rtmp', 'rtmp', warnings);
-    const l = rtmp?.children ? first(rtmp.children, 'listen', 'rtmp.listen', warnings) : undefined;
+  // SRS 7 also accepts `rtmp { listen ...; chunk_size ...; }`; the top-level spellings win.
+  const rtmp = directives.some((d) => d.name === 'rtmp') ? block(directives, 'rtmp', 'rtmp', warnings) : undefined;
+  if (rtmp?.children) {
+    const l = hasListen ? undefined : first(rtmp.children, 'listen', 'rtmp.listen', warnings);
     if (l) {
       applyField(c, 'listen', l);
       hasListen = true;
     }
+    const cs = directives.some((d) => d.name === 'chunk_size') ? undefined : first(rtmp.children, 'chunk_size', 'rtmp.chunk_size', warnings);
+    if (cs) applyField(c, 'chunk_size', cs);
   }
 
   const api = block(directives, 'http_api', 'http_api', warnings);
@@ -381,8 +414,9 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
 
   const seen = new Map<string, Directive>();
   for (const v of directives.filter((d) => d.name === 'vhost')) {
-    if (v.args.length !== 1 || !v.children) {
-      throw new SrsError('SRS_ERR_CONFIG_VALUE', 'vhost: must be "vhost NAME { ... }"', v.loc);
+    // `vhost NAME;` is a vhost with every default, as SRS accepts it
+    if (v.args.length !== 1) {
+      throw new SrsError('SRS_ERR_CONFIG_VALUE', `vhost: must be "vhost NAME { ... }" or "vhost NAME;", got ${v.args.length} names`, v.loc);
     }
     const prev = seen.get(v.args[0]);
     if (prev) {
@@ -395,6 +429,7 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
     }
     seen.set(v.args[0], v);
     c.vhosts.push(v.args[0]);
+    c.vhostConfigs.push(buildVhost(v, warnings));
   }
   return { config: c, hasListen };
 }

@@ -28,6 +28,8 @@ test('defaults are SRS\'s', () => {
   assert.equal(c.httpApi.listen.port, 1985);
   assert.equal(c.httpServer.listen.port, 8080);
   assert.equal(c.httpServer.dir, './objs/nginx/html');
+  assert.equal(c.chunkSize, 60000);
+  assert.deepEqual(c.vhostConfigs, []);
 });
 
 test('every field from the file', () => {
@@ -39,7 +41,8 @@ inotify_auto_reload on; auto_reload_for_docker off;
 http_api { enabled on; listen 0.0.0.0:1986; raw_api { enabled on; allow_reload on; }
   auth { enabled on; username u; password 'p w'; } }
 http_server { enabled on; listen 8081; dir html; }
-vhost a { } vhost b { }
+chunk_size 4096;
+vhost a { } vhost b { play { gop_cache off; } }
 `).config;
   assert.deepEqual(c.listen.map((l) => l.text), ['1935', '127.0.0.1:19350', '[::1]:1936']);
   assert.deepEqual(c.listen[2], { host: '::1', port: 1936, text: '[::1]:1936' });
@@ -58,6 +61,8 @@ vhost a { } vhost b { }
   });
   assert.deepEqual(c.httpServer, { enabled: true, listen: { host: null, port: 8081, text: '8081' }, dir: 'html' });
   assert.deepEqual(c.vhosts, ['a', 'b']);
+  assert.equal(c.chunkSize, 4096);
+  assert.deepEqual(c.vhostConfigs.map((v) => [v.name, v.play.gopCache]), [['a', true], ['b', false]]);
 });
 
 test('listen addresses', () => {
@@ -76,6 +81,11 @@ test('bad values name the directive path and point at it', () => {
   bad('listen 1935;\ndaemon yes;\n', 2, 1, /daemon: "yes" is not on or off/);
   bad('listen 1935;\nmax_connections 0;\n', 2, 1, /max_connections: "0" is not an integer >= 1/);
   bad('listen 1935;\ngrace_start_wait -1;\n', 2, 1, /grace_start_wait: "-1" is not an integer >= 0 \(ms\)/);
+  // SRS's range for the RTMP chunk size (srs_kernel_consts.hpp), at the top level and in a vhost
+  bad('listen 1935;\nchunk_size 127;\n', 2, 1, /chunk_size: "127" should be in \[128, 65536\]/);
+  bad('listen 1935;\nchunk_size 65537;\n', 2, 1, /chunk_size: "65537" should be in \[128, 65536\]/);
+  bad('listen 1935;\nchunk_size -1;\n', 2, 1, /chunk_size: "-1" should be in \[128, 65536\]/);
+  bad('listen 1935;\nvhost v {\n  chunk_size 127;\n}\n', 3, 3, /vhost\.chunk_size \(vhost "v"\): "127" should be in \[128, 65536\]/);
   bad('listen 1935;\nsrs_log_tank syslog;\n', 2, 1, /srs_log_tank: "syslog" is not one of console, file/);
 });
 

@@ -47,12 +47,13 @@ test('far from everything: no "did you mean", but still the nearest name', () =>
 });
 
 test('known to SRS but unsupported by srs: one warning with its location, then ignored', () => {
-  const r = load('listen 1935;\nchunk_size 60000;\nrtc_server {\n  enabled on;\n  candidate $CANDIDATE;\n}\nvhost v {\n  hls { enabled on; }\n}\n');
+  const r = load('listen 1935;\nff_log_dir ./objs;\nrtc_server {\n  enabled on;\n  candidate $CANDIDATE;\n}\nvhost v {\n  hls { enabled on; }\n}\n');
   assert.deepEqual(
     r.warnings.map((w) => [w.code, w.location.line, w.location.col]),
     [['unsupported', 2, 1], ['unsupported', 3, 1], ['unsupported', 8, 3]],
   );
-  assert.match(r.warnings[0].message, /"chunk_size" is an SRS directive srs does not implement/);
+  assert.match(r.warnings[0].message, /"ff_log_dir" is an SRS directive srs does not implement/);
+  assert.match(r.warnings[2].message, /"vhost\.hls" is an SRS directive srs does not implement/);
   assert.deepEqual(r.config.vhosts, ['v']);
 });
 
@@ -77,5 +78,44 @@ test('legacy names SRS rewrites on load are known (compatible.conf)', () => {
   const r = load('listen 1935;\nhttp_stream {\n enabled on;\n listen 8081;\n}\nvhost v {\n  gop_cache off;\n  refer_play a.com;\n}\n');
   assert.equal(r.config.httpServer.enabled, true);
   assert.equal(r.config.httpServer.listen.port, 8081);
-  assert.deepEqual(r.warnings.map((w) => w.code), ['unsupported', 'unsupported']);
+  // gop_cache (now vhost.play.gop_cache) is implemented; refer_play is not
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['unsupported', 8]]);
+  assert.match(r.warnings[0].message, /"vhost\.refer_play"/);
+  assert.equal(r.config.vhostConfigs[0].play.gopCache, false);
+});
+
+test('the media directives srs implements are not warned about; the parsed-only ones and their neighbours are', () => {
+  const r = load(`listen 1935;
+chunk_size 4096;
+vhost v {
+  enabled on; chunk_size 128;
+  play { gop_cache off; gop_cache_max_frames 10; queue_length 10; mw_latency 100; mw_msgs 4; }
+  gop_cache on; queue_length 5; mw_latency 1; gop_cache_max_frames 3;
+  publish { firstpkt_timeout 1; normal_timeout 2; }
+  publish_1stpkt_timeout 3; publish_normal_timeout 4;
+  security { enabled on; allow play all; deny publish 10.0.0.0/8; }
+  http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+  cluster { mode remote; origin 127.0.0.1:19350; }
+}
+vhost w { mode remote; origin 127.0.0.1; }
+`);
+  assert.deepEqual(r.warnings, []);
+  const p = load('listen 1935;\nvhost v {\n  play { time_jitter zero; atc on; }\n  cluster { token_traverse on; }\n  min_latency on;\n}\n');
+  assert.deepEqual(
+    p.warnings.map((w) => [w.code, w.location.line, w.message.match(/"([^"]+)" is an SRS directive/)[1]]),
+    [['unsupported', 3, 'vhost.play.time_jitter'], ['unsupported', 3, 'vhost.play.atc'], ['unsupported', 4, 'vhost.cluster.token_traverse'],
+      ['unsupported', 5, 'vhost.min_latency']],
+  );
+  // parsed (and validated) all the same
+  assert.equal(p.config.vhostConfigs[0].play.timeJitter, 'zero');
+  assert.equal(p.config.vhostConfigs[0].cluster.tokenTraverse, true);
+});
+
+test('the implemented vhost paths are all in SRS\'s vocabulary', () => {
+  const { VHOST_IMPLEMENTED, VHOST_PARSED_ONLY } = require('../../dist/config/vhost.js');
+  for (const p of [...VHOST_IMPLEMENTED, ...VHOST_PARSED_ONLY]) {
+    const i = p.lastIndexOf('.');
+    const block = i < 0 ? '' : p.slice(0, i);
+    assert.ok(SRS_VOCABULARY[block] && SRS_VOCABULARY[block].includes(p.slice(i + 1)), p);
+  }
 });
