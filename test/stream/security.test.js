@@ -7,7 +7,7 @@ const fs = require('node:fs');
 const h = require('../helpers/harness');
 const { rtmpPlayer, rtmpPublisher } = require('../helpers/rtmp-load');
 
-test('security: allow publish 127.0.0.1, deny publish all; deny play 127.0.0.3, allow play all', async (t) => {
+test('security (SRS checks deny rules first): allow publish 127.0.0.1; deny play 127.0.0.3, allow play all', async (t) => {
   const dir = h.tmpdir('srs-security-');
   t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
   const [rtmp, api] = await h.freePorts(2);
@@ -16,7 +16,7 @@ test('security: allow publish 127.0.0.1, deny publish all; deny play 127.0.0.3, 
     file,
     fs.readFileSync(file, 'utf8').replace(
       /\nvhost __defaultVhost__ \{ \}\n/,
-      '\nvhost __defaultVhost__ { security { enabled on; allow publish 127.0.0.1; deny publish all; deny play 127.0.0.3; allow play all; } }\n',
+      '\nvhost __defaultVhost__ { security { enabled on; allow publish 127.0.0.1; deny play 127.0.0.3; allow play all; } }\n',
     ),
   );
   const srs = h.startSrs(['-c', file], { cwd: dir });
