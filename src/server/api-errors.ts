@@ -14,7 +14,9 @@ export const ApiErrors = {
   SRS_ERR_API_NO_ROUTE: { status: 404, text: 'no such API route; see /api/v1/' },
   SRS_ERR_API_NO_FILE: { status: 404, text: 'no such file under http_server.dir' },
   SRS_ERR_API_METHOD: { status: 405, text: 'method not allowed' },
+  SRS_ERR_API_TIMEOUT: { status: 408, text: 'the request did not arrive in time (headers and body are bounded)' },
   SRS_ERR_API_BODY_TOO_LARGE: { status: 413, text: 'request body too large' },
+  SRS_ERR_API_HEADERS_TOO_LARGE: { status: 431, text: 'request headers too large' },
   SRS_ERR_API_MEDIA_TYPE: { status: 415, text: 'unsupported content-type' },
   SRS_ERR_API_INTERNAL: { status: 500, text: 'internal error (see the server log)' },
 } as const;
@@ -79,4 +81,30 @@ export function classifyError(error: { statusCode?: number; code?: string }): Ap
   if (error.statusCode === 401) return 'SRS_ERR_API_UNAUTHORIZED';
   if (error.statusCode !== undefined && error.statusCode >= 400 && error.statusCode < 500) return 'SRS_ERR_API_BAD_REQUEST';
   return 'SRS_ERR_API_INTERNAL';
+}
+
+/**
+ * What node's HTTP parser reports before any request exists (a malformed request line, headers too
+ * large, a request that took longer than the bound): the code, and the answer as raw bytes, since
+ * there is no request object to answer through. Source: node's http server `clientError`.
+ */
+export function clientErrorResponse(serverId: string, errorCode: string | undefined): { code: ApiErrorCode; bytes: string } {
+  const code: ApiErrorCode =
+    errorCode === 'ERR_HTTP_REQUEST_TIMEOUT'
+      ? 'SRS_ERR_API_TIMEOUT'
+      : errorCode === 'HPE_HEADER_OVERFLOW'
+        ? 'SRS_ERR_API_HEADERS_TOO_LARGE'
+        : 'SRS_ERR_API_BAD_REQUEST';
+  const status = ApiErrors[code].status;
+  const reason = status === 408 ? 'Request Timeout' : status === 431 ? 'Request Header Fields Too Large' : 'Bad Request';
+  const body = JSON.stringify({
+    code: status,
+    server: serverId,
+    service: serverId,
+    pid: String(process.pid),
+    error: code,
+    message: `(request not parsed): ${ApiErrors[code].text}${errorCode && code === 'SRS_ERR_API_BAD_REQUEST' ? ` (${errorCode})` : ''}`,
+  });
+  const bytes = `HTTP/1.1 ${status} ${reason}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`;
+  return { code, bytes };
 }

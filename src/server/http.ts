@@ -11,7 +11,7 @@ import type { LogStats, Metrics, ReloadStatus } from './metrics';
 export type { LogStats } from './metrics';
 import { SrsError } from '../errors';
 import type { ConnectionRegistry } from './registry';
-import { apiErrorBody, classifyError, type ApiErrorCode } from './api-errors';
+import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
 import { isProtectedPath } from './route-path';
 
 export interface DaemonDecisionView {
@@ -126,6 +126,15 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
         { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))) },
         handler,
       );
+      // Errors before a request exists (bad request line, too-large headers, the bound above) get
+      // the one shape too, instead of node's bare status line.
+      server.on('clientError', (err: Error & { code?: string }, socket: import('node:stream').Duplex) => {
+        if (err.code === 'ECONNRESET' || !socket.writable) {
+          socket.destroy();
+          return;
+        }
+        socket.end(clientErrorResponse(SERVER_ID, err.code).bytes);
+      });
       // This server never listens itself (our sockets are handed to it), but node starts its
       // per-connection clock on 'listening': without it those bounds would never be checked.
       server.emit('listening');

@@ -8,7 +8,8 @@ const MAX_DECODE_ROUNDS = 8;
 /**
  * The canonical form of a request target's path: query and fragment dropped, percent-decoding
  * repeated until stable (so double encoding and `%2F` count), `\` read as `/`, `;params` dropped
- * from each segment (Tomcat-style matrix parameters), empty and `.` segments removed, `..` resolved,
+ * from each segment (Tomcat-style matrix parameters) with the whitespace around it, empty and `.`
+ * segments removed, `..` resolved,
  * no trailing slash, lower case (the strictest reading of every router's case rules).
  *
  * Returns null when the path cannot be decoded (malformed `%`, over {@link MAX_DECODE_ROUNDS}
@@ -33,7 +34,8 @@ export function canonicalPath(target: string): string | null {
   if (p.includes('\0')) return null;
   const out: string[] = [];
   for (const raw of p.replace(/\\/g, '/').split('/')) {
-    const seg = raw.split(';', 1)[0] ?? '';
+    // whitespace around a segment is dropped too: stricter than any router, never looser
+    const seg = (raw.split(';', 1)[0] ?? '').trim();
     if (seg === '' || seg === '.') continue;
     if (seg === '..') out.pop();
     else out.push(seg.toLowerCase());
