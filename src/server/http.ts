@@ -129,7 +129,9 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       // Errors before a request exists (bad request line, too-large headers, the bound above) get
       // the one shape too, instead of node's bare status line.
       server.on('clientError', (err: Error & { code?: string }, socket: import('node:stream').Duplex) => {
-        if (err.code === 'ECONNRESET' || !socket.writable) {
+        // as node's own handler: a response already under way cannot be followed by another
+        const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+        if (err.code === 'ECONNRESET' || !socket.writable || answering) {
           socket.destroy();
           return;
         }
@@ -158,7 +160,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     // During a graceful quit every response tells the client not to reuse the socket, so
     // keep-alive connections leave as soon as their request is answered.
     if (ctx.registry.isDraining) reply.header('connection', 'close');
-    if (!guard(req, (req.routeOptions.config as RouteConfig).srsAccess)) return deny(req, reply);
+    if (!guard(req, (req.routeOptions.config as RouteConfig | undefined)?.srsAccess)) return deny(req, reply);
     return undefined;
   });
 
