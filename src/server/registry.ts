@@ -45,7 +45,8 @@ export const API_MAX_CONNECTIONS = 32;
 
 /** The pool a listener role's connections go to (roles as listeners.ts names them). */
 export function poolOf(listener: string): SlotPool {
-  if (listener === 'http_api') return 'api';
+  // the exporter (SRS's metrics port, once wired) is scraped like a probe: it keeps its slots too
+  if (listener === 'http_api' || listener === 'exporter') return 'api';
   if (listener === 'http_api+http_server') return 'shared';
   return 'main';
 }

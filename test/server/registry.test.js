@@ -45,6 +45,7 @@ test('a port shared by the API and the files takes a main slot while there is on
 
 test('pools by listener role; the default API cap', () => {
   assert.equal(poolOf('http_api'), 'api');
+  assert.equal(poolOf('exporter'), 'api');
   assert.equal(poolOf('http_api+http_server'), 'shared');
   assert.equal(poolOf('rtmp'), 'main');
   assert.equal(poolOf('http_server'), 'main');
