@@ -7,9 +7,12 @@ import path from 'node:path';
 import fs from 'node:fs';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as HttpDeps from './http-deps';
-import type { Metrics, ReloadStatus } from './metrics';
+import type { LogStats, Metrics, ReloadStatus } from './metrics';
+export type { LogStats } from './metrics';
 import { SrsError } from '../errors';
 import type { ConnectionRegistry } from './registry';
+import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
+import { isProtectedPath } from './route-path';
 
 export interface DaemonDecisionView {
   daemon: boolean;
@@ -37,12 +40,34 @@ export interface ApiContext {
   log(): import('pino').Logger;
   /** the API's reload (rpc=reload): resolves with the outcome */
   reload(trigger: string): Promise<ReloadStatus>;
+  /** the log's write failures and the lines its bounded backlog dropped (SrsLog.stats()), when wired */
+  logStats?: () => LogStats;
+  /** the media side's view for /api/v1/summaries (`data.media`), when wired; not rendered otherwise */
+  media?: () => Record<string, unknown>;
+  /**
+   * Bound on receiving one request, headers and body (ms): a client that trickles either is answered
+   * 408 and closed. Default {@link REQUEST_TIMEOUT_MS}; read when an application is built.
+   */
+  requestTimeoutMs?: number;
 }
 
 export interface HttpRoles {
   api: boolean;
   files: string | null;
+  /**
+   * SRS's exporter listener (`exporter { enabled on; listen 9972; }`): serves /metrics alone, open
+   * to scrapers, as SRS does on its exporter port. On the API's port /metrics needs the API's auth.
+   */
+  exporter?: boolean;
 }
+
+/**
+ * Node's requestTimeout is 300 s: a body sent a byte a second held its connection (and its slot)
+ * that long. 30 s for the headers and the body together is nginx's client_header_timeout and
+ * client_body_timeout (60 s) halved: an API request or a file request is small. SRS has no
+ * directive for it.
+ */
+export const REQUEST_TIMEOUT_MS = 30_000;
 
 export interface HttpApp {
   app: FastifyInstance;
@@ -56,9 +81,22 @@ function envelope(ctx: ApiContext, data: unknown): Record<string, unknown> {
   return { code: 0, server: SERVER_ID, service: SERVER_ID, pid: String(process.pid), data };
 }
 
-function apiError(reply: FastifyReply, status: number, code: string, message: string): FastifyReply {
-  return reply.code(status).type('application/json').send({ code: status, error: code, message });
+/**
+ * Answer with the one error shape (api-errors.ts): SRS's envelope, a stable code, a message naming
+ * the request. `detail` replaces the catalogue's text when the case needs more.
+ */
+function apiError(reply: FastifyReply, req: { method: string; url: string }, code: ApiErrorCode, detail?: string): FastifyReply {
+  const body = apiErrorBody(SERVER_ID, code, req.method, req.url, detail);
+  return reply.code(body.code).type('application/json').send(body);
 }
+
+/** Who may call a route: probes (open), the API (auth when enabled), files (open unless the path is the API's). */
+type Access = 'open' | 'api' | 'files';
+interface RouteConfig {
+  srsAccess?: Access;
+}
+
+const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'] as const;
 
 export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<HttpApp> {
   // Loaded here, after the sockets are bound, not at start-up: fastify is most of our load time.
@@ -66,37 +104,63 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   // scans the whole (bundled) file for its exports first.
   const { Fastify, fastifyStatic, lazySchemaCompilers } = require('./http-deps') as typeof HttpDeps;
   let server: http.Server | undefined;
+  const timeout = ctx.requestTimeoutMs ?? REQUEST_TIMEOUT_MS;
+  const guard = (req: FastifyRequest | { method: string; url: string; headers: http.IncomingHttpHeaders }, access: Access | undefined): boolean =>
+    !needsCredentials(ctx, roles, req.url, access) || hasCredentials(ctx, req.headers);
   const app = Fastify({
     logger: false,
     schemaController: { compilersFactory: lazySchemaCompilers },
     // keep-alive sockets idle longer than this are closed anyway; the drain closes them at once.
     keepAliveTimeout: 5000,
-    // errors fastify raises before routing (a malformed URL...) get the same JSON shape as ours
+    // errors fastify raises before routing (a malformed URL...) get the one shape; without
+    // credentials, a request that may be the API's is 401 whatever its spelling
     frameworkErrors: (error, req, reply) => {
-      void apiError(reply, 400, error.code ?? 'bad_request', `${req.method} ${req.url}: ${error.message}`);
+      if (!guard(req, undefined)) return void deny(req, reply);
+      void apiError(reply, req, classifyError(error));
     },
     serverFactory: (handler) => {
-      // node:http is required here, after the bind, with the rest of the HTTP side
-      server = (require('node:http') as typeof http).createServer(handler);
+      // node:http is required here, after the bind, with the rest of the HTTP side. Its clocks
+      // bound how long a request may take to arrive (slowloris, a trickled body): checked every
+      // connectionsCheckingInterval, answered 408 and closed.
+      server = (require('node:http') as typeof http).createServer(
+        { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))) },
+        handler,
+      );
+      // Errors before a request exists (bad request line, too-large headers, the bound above) get
+      // the one shape too, instead of node's bare status line.
+      server.on('clientError', (err: Error & { code?: string }, socket: import('node:stream').Duplex) => {
+        // as node's own handler: a response already under way cannot be followed by another
+        const answering = (socket as { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent === true;
+        if (err.code === 'ECONNRESET' || !socket.writable || answering) {
+          socket.destroy();
+          return;
+        }
+        socket.end(clientErrorResponse(SERVER_ID, err.code).bytes);
+      });
       // This server never listens itself (our sockets are handed to it), but node starts its
-      // per-connection clock (headersTimeout, requestTimeout: the answer to slowloris) on
-      // 'listening': without it an idle half-request would hold a max_connections slot forever.
+      // per-connection clock on 'listening': without it those bounds would never be checked.
       server.emit('listening');
       return server;
     },
   });
 
-  // During a graceful quit every response tells the client not to reuse the socket, so
-  // keep-alive connections leave as soon as their request is answered.
+  /** the methods each path answers (for 405 and Allow), from every route as it is added */
+  const methodsByPath = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const set = methodsByPath.get(route.url) ?? new Set<string>();
+    for (const m of Array.isArray(route.method) ? route.method : [route.method]) set.add(m);
+    methodsByPath.set(route.url, set);
+  });
+
+  // Auth is decided from the route the router matched (its config), never from the raw URL: the
+  // router decodes `%61pi` into `api`, so a check on the text would let other spellings through.
+  // A request no route matched is the API's, unless the file server shares the port and the path,
+  // fully canonicalised (route-path.ts), is not under /api or /metrics.
   app.addHook('onRequest', async (req, reply) => {
+    // During a graceful quit every response tells the client not to reuse the socket, so
+    // keep-alive connections leave as soon as their request is answered.
     if (ctx.registry.isDraining) reply.header('connection', 'close');
-    if (roles.api && req.url.startsWith('/api/')) {
-      const auth = ctx.auth();
-      if (auth.enabled && !checkBasicAuth(req, auth.username, auth.password)) {
-        reply.header('www-authenticate', 'Basic realm="srs"');
-        return apiError(reply, 401, 'unauthorized', 'http_api.auth is enabled: send HTTP basic credentials');
-      }
-    }
+    if (!guard(req, (req.routeOptions.config as RouteConfig | undefined)?.srsAccess)) return deny(req, reply);
     return undefined;
   });
 
@@ -109,16 +173,27 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     );
   });
 
-  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string }, req, reply) => {
-    const status = error.statusCode && error.statusCode >= 400 && error.statusCode < 600 ? error.statusCode : 500;
-    const message = status < 500 ? `${req.method} ${req.url}: ${error.message}` : `${req.method} ${req.url}: internal error`;
-    return apiError(reply, status, error.code ?? (status < 500 ? 'bad_request' : 'internal'), message);
+  app.setErrorHandler((error: { statusCode?: number; code?: string; message: string; stack?: string }, req, reply) => {
+    const code = classifyError(error);
+    if (code === 'SRS_ERR_API_INTERNAL') ctx.log().error({ err: error, method: req.method, url: req.url }, `${req.method} ${req.url}: ${error.message}`);
+    return apiError(reply, req, code);
   });
-  app.setNotFoundHandler((req, reply) =>
-    apiError(reply, 404, 'not_found', `no route ${req.method} ${req.url}${roles.api ? '; see GET /api/v1' : ''}`),
-  );
+  app.setNotFoundHandler((req, reply) => {
+    const path = routerPath(req.url);
+    const apiPath = roles.files === null || (roles.api && isProtectedPath(req.url));
+    const methods = methodsByPath.get(path) ?? (apiPath ? undefined : methodsByPath.get('/*'));
+    if (methods && methods.size > 0 && !methods.has(req.method)) {
+      const allow = METHODS.filter((m) => methods.has(m)).join(', ');
+      reply.header('allow', allow);
+      return apiError(reply, req, 'SRS_ERR_API_METHOD', `method not allowed; allowed: ${allow}`);
+    }
+    return apiError(reply, req, apiPath && (roles.api || roles.exporter) ? 'SRS_ERR_API_NO_ROUTE' : 'SRS_ERR_API_NO_FILE');
+  });
 
   if (roles.api) registerApi(app, ctx);
+  if (roles.exporter && !roles.api) {
+    app.get('/metrics', { config: { srsAccess: 'open' } satisfies RouteConfig }, metricsHandler(ctx));
+  }
   if (roles.files !== null) {
     const root = path.resolve(ctx.cwd, roles.files);
     const stat = fs.statSync(root, { throwIfNoEntry: false });
@@ -126,7 +201,13 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       throw new SrsError('SRS_ERR_CONFIG_VALUE', `http_server.dir ${roles.files}: ${root} is not a directory`);
     }
     if (stat) {
-      await app.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
+      await app.register(async (files) => {
+        // the static routes are the file server's: open, except for paths that are the API's
+        files.addHook('onRoute', (route) => {
+          route.config = { ...(route.config as RouteConfig | undefined), srsAccess: 'files' } as typeof route.config;
+        });
+        await files.register(fastifyStatic, { root, prefix: '/', index: ['index.html'], wildcard: true });
+      });
     } else {
       // SRS serves 404s in that case too; say why once instead of failing the start
       ctx.log().warn({ dir: root }, `http_server.dir ${roles.files} does not exist (from ${ctx.cwd}): every file request will get 404`);
@@ -137,8 +218,44 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
   return { app, server };
 }
 
-function checkBasicAuth(req: FastifyRequest, username: string, password: string): boolean {
-  const h = req.headers.authorization;
+/** Whether a request must carry the API's credentials: see the onRequest hook. */
+function needsCredentials(ctx: ApiContext, roles: HttpRoles, url: string, access: Access | undefined): boolean {
+  if (!roles.api || !ctx.auth().enabled) return false;
+  if (access === 'open') return false;
+  if (access === 'api') return true;
+  // a file, or no route at all: protected unless files share the port and the path is not the API's
+  return roles.files === null || isProtectedPath(url);
+}
+
+function hasCredentials(ctx: ApiContext, headers: http.IncomingHttpHeaders): boolean {
+  const auth = ctx.auth();
+  return checkBasicAuth(headers.authorization, auth.username, auth.password);
+}
+
+function deny(req: { method: string; url: string }, reply: FastifyReply): FastifyReply {
+  reply.header('www-authenticate', 'Basic realm="srs"');
+  return apiError(reply, req, 'SRS_ERR_API_UNAUTHORIZED');
+}
+
+/** The path as the router matched it: query dropped, percent-decoded once (as find-my-way does). */
+function routerPath(url: string): string {
+  const q = url.indexOf('?');
+  const p = q >= 0 ? url.slice(0, q) : url;
+  try {
+    return decodeURIComponent(p);
+  } catch {
+    return p;
+  }
+}
+
+function metricsHandler(ctx: ApiContext) {
+  return async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const { contentType, body } = await ctx.metrics.render({ logStats: ctx.logStats });
+    return reply.type(contentType).send(body);
+  };
+}
+
+function checkBasicAuth(h: string | undefined, username: string, password: string): boolean {
   if (!h || !h.startsWith('Basic ')) return false;
   const decoded = Buffer.from(h.slice(6), 'base64').toString('utf8');
   const i = decoded.indexOf(':');
@@ -160,19 +277,22 @@ function readCpuPercent(): { user: number; system: number } {
 }
 
 function registerApi(app: FastifyInstance, ctx: ApiContext): void {
+  const api = { config: { srsAccess: 'api' } satisfies RouteConfig };
+  const open = { config: { srsAccess: 'open' } satisfies RouteConfig };
   const routes = ['/api/v1/versions', '/api/v1/summaries', '/api/v1/clients', '/api/v1/raw', '/healthz', '/readyz', '/metrics'];
-  app.get('/api/v1', async () => envelope(ctx, { urls: routes }));
-  app.get('/api/v1/', async () => envelope(ctx, { urls: routes }));
+  app.get('/api/v1', api, async () => envelope(ctx, { urls: routes }));
+  app.get('/api/v1/', api, async () => envelope(ctx, { urls: routes }));
 
-  app.get('/api/v1/versions', async () => {
+  app.get('/api/v1/versions', api, async () => {
     const [major = 0, minor = 0, revision = 0] = ctx.version.split('.').map((x) => Number.parseInt(x, 10));
     return envelope(ctx, { major, minor, revision, version: ctx.version });
   });
 
-  app.get('/api/v1/summaries', async () => {
+  app.get('/api/v1/summaries', api, async () => {
     const mem = process.memoryUsage();
     const up = ctx.upgrade();
-    return envelope(ctx, {
+    const log = ctx.logStats?.();
+    const data: Record<string, unknown> = {
       ok: true,
       now_ms: Date.now(),
       self: {
@@ -196,14 +316,21 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
       connections: {
         open: ctx.registry.size,
         max: ctx.registry.maxConnections,
+        // the API's own slots, apart from max_connections
+        api_open: ctx.registry.slots().api,
+        api_max: ctx.registry.maxApiConnections,
         per_listener: ctx.registry.countByListener(),
         totals: ctx.registry.totals(),
       },
+      // null until the log reports them (SrsLog.stats())
+      log: { log_write_failures: log?.writeFailures ?? null, log_dropped_lines: log?.droppedLines ?? null },
       reload: ctx.lastReload(),
-    });
+    };
+    if (ctx.media) data.media = ctx.media();
+    return envelope(ctx, data);
   });
 
-  app.get('/api/v1/clients', async () => {
+  app.get('/api/v1/clients', api, async () => {
     const now = Date.now();
     return envelope(ctx, {
       clients: ctx.registry.list().map((c) => ({
@@ -218,28 +345,28 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   });
 
   // SRS's raw API: rpc=reload (only with raw_api and allow_reload on) and rpc=reload-fetch.
-  app.get('/api/v1/raw', async (req, reply) => {
+  app.get('/api/v1/raw', api, async (req, reply) => {
     const rpc = (req.query as Record<string, string | undefined>).rpc;
     const raw = ctx.rawApi();
-    if (!raw.enabled) return apiError(reply, 403, 'raw_api_disabled', 'http_api.raw_api is off: set `raw_api { enabled on; }` in http_api');
+    if (!raw.enabled) return apiError(reply, req, 'SRS_ERR_API_RAW_DISABLED');
     if (rpc === 'reload') {
-      if (!raw.allowReload) return apiError(reply, 403, 'reload_not_allowed', 'http_api.raw_api.allow_reload is off');
+      if (!raw.allowReload) return apiError(reply, req, 'SRS_ERR_API_RELOAD_NOT_ALLOWED');
       const status = await ctx.reload('api');
       return reply.code(status.ok ? 200 : 409).send(envelope(ctx, status));
     }
     if (rpc === 'reload-fetch') return envelope(ctx, ctx.lastReload());
-    return apiError(reply, 400, 'bad_rpc', `rpc=${rpc ?? ''} is not valid; use rpc=reload or rpc=reload-fetch`);
+    return apiError(reply, req, 'SRS_ERR_API_BAD_RPC');
   });
 
-  app.get('/healthz', async () => ({ status: 'ok' }));
-  app.get('/readyz', async (_req, reply) =>
+  // Probes stay open whatever http_api.auth says: a kubelet or a load balancer has no credentials.
+  app.get('/healthz', open, async () => ({ status: 'ok' }));
+  app.get('/readyz', open, async (_req, reply) =>
     ctx.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'quitting' }),
   );
-  app.get('/api/v1/ready', async (_req, reply) =>
+  app.get('/api/v1/ready', api, async (_req, reply) =>
     ctx.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'quitting' }),
   );
-  app.get('/metrics', async (_req, reply) => {
-    const { contentType, body } = await ctx.metrics.render();
-    return reply.type(contentType).send(body);
-  });
+  // On the API's port /metrics is the API's (auth when enabled); SRS's open scrape port is the
+  // exporter listener (HttpRoles.exporter).
+  app.get('/metrics', api, metricsHandler(ctx));
 }

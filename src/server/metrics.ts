@@ -16,6 +16,12 @@ export interface ReloadStatus {
   ignored: string[];
 }
 
+/** What the log reports about itself (SrsLog.stats()): writes that failed, lines its bounded backlog dropped. */
+export interface LogStats {
+  writeFailures: number;
+  droppedLines: number;
+}
+
 type Labels = Record<string, string>;
 
 /** A labelled counter as a map from the labels' JSON to the value. */
@@ -43,6 +49,8 @@ export class Metrics {
   private registry: Registry | null = null;
   private readonly connections: ConnectionRegistry;
   private readonly startedAt: number;
+  /** the log's own counters, from the last render's caller (the API context), when wired */
+  private logStats: (() => LogStats) | undefined;
 
   constructor(connections: ConnectionRegistry, startedAt: number) {
     this.connections = connections;
@@ -65,9 +73,35 @@ export class Metrics {
     if (status.ok) this.lastReloadSuccessAt = status.at;
   }
 
-  async render(): Promise<{ contentType: string; body: string }> {
+  /**
+   * The Prometheus text. `sources.logStats`, when given, adds srs_log_write_failures_total and
+   * srs_log_dropped_lines_total (absent otherwise: no made-up zeros).
+   */
+  async render(sources: { logStats?: () => LogStats } = {}): Promise<{ contentType: string; body: string }> {
+    this.logStats = sources.logStats;
     const registry = await this.promRegistry();
+    if (this.logStats && !registry.getSingleMetric('srs_log_write_failures_total')) this.addLogCounters(registry);
     return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  /** Registered at the first render that has a source, so an unwired log shows no made-up zeros. */
+  private addLogCounters(registry: Registry): void {
+    const client = require('prom-client') as typeof PromClient;
+    const self = this;
+    const logCounter = (name: string, help: string, read: (s: LogStats) => number): void => {
+      new client.Counter({
+        name,
+        help,
+        registers: [registry],
+        collect() {
+          this.reset();
+          const stats = self.logStats?.();
+          if (stats) this.inc(read(stats));
+        },
+      });
+    };
+    logCounter('srs_log_write_failures_total', 'Log writes that failed (a full disk...)', (s) => s.writeFailures);
+    logCounter('srs_log_dropped_lines_total', 'Log lines dropped because the backlog was full', (s) => s.droppedLines);
   }
 
   private async promRegistry(): Promise<Registry> {
@@ -115,6 +149,7 @@ export class Metrics {
     gauge('srs_config_last_reload_success_timestamp_seconds', 'Time of the last successful reload', [], (g) => {
       if (self.lastReloadSuccessAt !== null) g.set({}, self.lastReloadSuccessAt / 1000);
     });
+    gauge('srs_api_connections', 'Open connections in the API\'s own slots (apart from max_connections)', [], (g) => g.set({}, self.connections.slots().api));
     this.registry = registry;
     return registry;
   }

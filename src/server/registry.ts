@@ -19,6 +19,8 @@ export interface Connection {
   idleSince: number;
   /** the server cut it (fast quit, grace deadline): one summary line says so, not one each */
   cut: boolean;
+  /** the slots it is counted in */
+  slot: 'main' | 'api';
 }
 
 export interface ListenerCounters {
@@ -26,18 +28,43 @@ export interface ListenerCounters {
   refused: number;
 }
 
-export type AdmitResult = { admitted: true; connection: Connection } | { admitted: false; reason: 'max_connections' | 'closing' };
+export type AdmitResult =
+  | { admitted: true; connection: Connection }
+  | { admitted: false; reason: 'max_connections' | 'api_connections' | 'closing' };
+
+/**
+ * Which slots a connection takes. `main`: max_connections (media, the file server). `api`: the
+ * API's own few slots, apart from max_connections, as nginx keeps its status port answering when
+ * its workers are full: a probe must tell "full" from "dead". `shared` (the API and the file server
+ * on one port): a main slot while there is one, else an API slot, so probes still get in.
+ */
+export type SlotPool = 'main' | 'api' | 'shared';
+
+/** Connections the API may hold at once besides max_connections: probes, scrapers, an operator. */
+export const API_MAX_CONNECTIONS = 32;
+
+/** The pool a listener role's connections go to (roles as listeners.ts names them). */
+export function poolOf(listener: string): SlotPool {
+  // the exporter (SRS's metrics port, once wired) is scraped like a probe: it keeps its slots too
+  if (listener === 'http_api' || listener === 'exporter') return 'api';
+  if (listener === 'http_api+http_server') return 'shared';
+  return 'main';
+}
 
 export class ConnectionRegistry extends EventEmitter {
   private readonly open = new Map<string, Connection>();
   private readonly counters = new Map<string, ListenerCounters>();
   private limit: number;
+  private readonly apiLimit: number;
+  /** open connections per slot pool: max_connections counts `main` only */
+  private readonly inSlot = { main: 0, api: 0 };
   private draining = false;
   private readonly now: () => number;
 
-  constructor(maxConnections: number, now: () => number = Date.now) {
+  constructor(maxConnections: number, now: () => number = Date.now, apiMaxConnections = API_MAX_CONNECTIONS) {
     super();
     this.limit = maxConnections;
+    this.apiLimit = apiMaxConnections;
     this.now = now;
   }
 
@@ -47,6 +74,16 @@ export class ConnectionRegistry extends EventEmitter {
 
   get maxConnections(): number {
     return this.limit;
+  }
+
+  /** the API's own slots, counted apart from max_connections */
+  get maxApiConnections(): number {
+    return this.apiLimit;
+  }
+
+  /** open connections in each slot pool */
+  slots(): { main: number; api: number } {
+    return { ...this.inSlot };
   }
 
   setMaxConnections(n: number): void {
@@ -71,17 +108,30 @@ export class ConnectionRegistry extends EventEmitter {
     return c;
   }
 
+  /** The slot a new connection of this pool would take, or why there is none. */
+  private slotFor(pool: SlotPool): 'main' | 'api' | 'max_connections' | 'api_connections' {
+    const mainFree = this.inSlot.main < this.limit;
+    const apiFree = this.inSlot.api < this.apiLimit;
+    if (pool === 'main') return mainFree ? 'main' : 'max_connections';
+    if (pool === 'api') return apiFree ? 'api' : 'api_connections';
+    return mainFree ? 'main' : apiFree ? 'api' : 'max_connections';
+  }
+
   /**
-   * Admit a freshly accepted socket or refuse it (the caller destroys a refused socket). The limit
-   * covers all listeners together, as SRS's max_connections does.
+   * Admit a freshly accepted socket or refuse it (the caller destroys a refused socket).
+   * max_connections covers the media and file-server listeners together, as SRS's does; the API's
+   * connections take their own slots (see {@link SlotPool}), chosen from the listener's role
+   * unless `pool` says otherwise.
    */
-  admit(socket: Socket, listener: string, kind: ConnectionKind): AdmitResult {
+  admit(socket: Socket, listener: string, kind: ConnectionKind, pool: SlotPool = poolOf(listener)): AdmitResult {
     const counters = this.countersFor(listener);
-    if (this.open.size >= this.limit) {
+    const slot = this.slotFor(pool);
+    if (slot !== 'main' && slot !== 'api') {
       counters.refused++;
-      this.emit('refused', { listener, remote: remoteOf(socket), reason: 'max_connections' });
-      return { admitted: false, reason: 'max_connections' };
+      this.emit('refused', { listener, remote: remoteOf(socket), reason: slot });
+      return { admitted: false, reason: slot };
     }
+    this.inSlot[slot]++;
     counters.accepted++;
     const connection: Connection = {
       id: newContextId(),
@@ -93,10 +143,12 @@ export class ConnectionRegistry extends EventEmitter {
       inFlight: 0,
       idleSince: this.now(),
       cut: false,
+      slot,
     };
     this.open.set(connection.id, connection);
     socket.once('close', () => {
       this.open.delete(connection.id);
+      this.inSlot[slot]--;
       this.emit('closed', connection);
     });
     return { admitted: true, connection };
