@@ -38,7 +38,9 @@ export function videoTagInfo(p: Buffer): VideoTagInfo | null {
     if (p.length < 5 || frameType === 5) return null;
     const fourcc = p.toString('latin1', 1, 5);
     const sequenceHeader = packetType === 0 || packetType === 5;
-    return { codec: FOURCC[fourcc] ?? 'Other', keyframe: frameType === 1 && !sequenceHeader, sequenceHeader, config: sequenceHeader ? p.subarray(5) : null };
+    // only CodedFrames (1) and CodedFramesX (3) carry a picture; SequenceEnd (2) is not a keyframe
+    const coded = packetType === 1 || packetType === 3;
+    return { codec: FOURCC[fourcc] ?? 'Other', keyframe: frameType === 1 && coded, sequenceHeader, config: sequenceHeader ? p.subarray(5) : null };
   }
   const frameType = b0 >> 4;
   const codecId = b0 & 0x0f;
@@ -46,8 +48,10 @@ export function videoTagInfo(p: Buffer): VideoTagInfo | null {
   const codec = codecId === VideoCodecId.AVC ? 'H264' : codecId === VideoCodecId.HEVC ? 'HEVC' : codecId === VideoCodecId.AV1 ? 'AV1' : codecId === 4 || codecId === 5 ? 'VP6' : 'Other';
   const hasPacketType = codecId === VideoCodecId.AVC || codecId === VideoCodecId.HEVC || codecId === VideoCodecId.AV1;
   const sequenceHeader = hasPacketType && p.length >= 2 && p[1] === 0;
+  // AVCPacketType 1 is a NALU; 2 (end of sequence) carries no picture and must not restart a GOP
+  const coded = !hasPacketType || (p.length >= 2 && p[1] === 1);
   // legacy AVC/HEVC: 1 byte header, 1 byte packet type, 3 bytes composition time
-  return { codec, keyframe: frameType === 1 && !sequenceHeader, sequenceHeader, config: sequenceHeader ? p.subarray(5) : null };
+  return { codec, keyframe: frameType === 1 && coded, sequenceHeader, config: sequenceHeader ? p.subarray(5) : null };
 }
 
 /** What the source needs of one audio tag. */

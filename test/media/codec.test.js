@@ -42,7 +42,10 @@ for (const [profile, name, ffprofile] of [['main', 'Main', 'Main'], ['high', 'Hi
     assert.deepStrictEqual(videoParams('H264', info.config), params);
     const asc = parseAudioSpecificConfig(audioTagInfo(ash.data).config);
     assert.deepStrictEqual(asc, { codec: 'AAC', sample_rate: Number(a.sample_rate), channel: a.channels, profile: a.profile });
-    const frames = tags.filter((x) => x.type === 9 && !videoTagInfo(x.data).sequenceHeader);
+    // AVCPacketType 1: coded pictures (ffmpeg ends the file with an end-of-sequence tag, type 2)
+    const frames = tags.filter((x) => x.type === 9 && x.data[1] === 1);
+    const eos = tags.filter((x) => x.type === 9 && x.data[1] === 2);
+    for (const x of eos) assert.strictEqual(videoTagInfo(x.data).keyframe, false, 'end of sequence is no keyframe');
     assert.ok(videoTagInfo(frames[0].data).keyframe, 'the first coded frame is a keyframe');
     const keyframes = frames.filter((x) => videoTagInfo(x.data).keyframe).length;
     assert.strictEqual(keyframes, Math.ceil(frames.length / 25), `a keyframe every 25 of ${frames.length} frames (-g 25)`);
