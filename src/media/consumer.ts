@@ -6,6 +6,7 @@
 // one batch in its socket.
 
 import type { Consumer, MediaSettings, PlayerSink } from './hub';
+import { Kbps30 } from './kbps';
 import type { SharedMessage } from './shared-message';
 
 /** What a consumer needs of the hub and source that own it. */
@@ -32,8 +33,8 @@ export class PlayerConsumer implements Consumer {
   readonly sink: PlayerSink;
   /** ms (host clock) when the player attached */
   readonly since: number;
-  /** bytes written to the transport */
-  sendBytes = 0;
+  /** bytes written to the transport, in total and over 30 s */
+  readonly send: Kbps30;
   /** messages dropped from this queue */
   droppedMessages = 0;
   closed = false;
@@ -52,6 +53,12 @@ export class PlayerConsumer implements Consumer {
   constructor(sink: PlayerSink, private readonly settings: MediaSettings, private readonly host: ConsumerHost) {
     this.sink = sink;
     this.since = host.now();
+    this.send = new Kbps30(host.now);
+  }
+
+  /** bytes written to the transport */
+  get sendBytes(): number {
+    return this.send.total;
   }
 
   /** messages waiting in the queue */
@@ -104,7 +111,7 @@ export class PlayerConsumer implements Consumer {
       this.compact();
       let n = 0;
       for (let i = 0; i < bufs.length; i++) n += bufs[i].length;
-      this.sendBytes += n;
+      this.send.add(n);
       this.host.sent(this, n);
       if (!this.sink.writev(bufs)) {
         this.blocked = true;
@@ -213,7 +220,7 @@ export class PlayerConsumer implements Consumer {
 
   private compact(): void {
     if (this.head === this.q.length) {
-      this.q = [];
+      this.q.length = 0;
       this.head = 0;
     } else if (this.head > 1024 && this.head * 2 > this.q.length) {
       this.q = this.q.slice(this.head);

@@ -287,7 +287,7 @@ export class StreamHub {
       }
       for (const c of s.consumers) {
         const k = c.sink;
-        out.push({ ...base, id: k.cid, ip: k.remote, tcUrl: k.tcUrl ?? s.tcUrl, type: k.kind === 'rtmp' ? 'rtmp-play' : 'flv-play', publish: false, alive: (now - c.since) / 1000, send_bytes: c.sendBytes, recv_bytes: 0, kbps: { recv_30s: 0, send_30s: 0 } });
+        out.push({ ...base, id: k.cid, ip: k.remote, tcUrl: k.tcUrl ?? s.tcUrl, type: k.kind === 'rtmp' ? 'rtmp-play' : 'flv-play', publish: false, alive: (now - c.since) / 1000, send_bytes: c.sendBytes, recv_bytes: 0, kbps: { recv_30s: 0, send_30s: c.send.kbps() } });
       }
     }
     return out;
