@@ -65,6 +65,8 @@ class FlvResponseSink implements PlayerSink {
   readonly chunkSize = 0;
   readonly streamId = 0;
   ended = false;
+  /** the last write was refused (above the high-water mark) and no 'drain' came since */
+  pushedBack = false;
 
   constructor(readonly cid: string, readonly remote: string, private readonly res: ServerResponse, readonly tcUrl: string) {}
 
@@ -75,6 +77,7 @@ class FlvResponseSink implements PlayerSink {
       // not yet attached (a pipelined request): let node frame the chunks
       let ok = true;
       for (const b of buffers) ok = this.res.write(b);
+      this.pushedBack = !ok;
       return ok;
     }
     let n = 0;
@@ -85,6 +88,7 @@ class FlvResponseSink implements PlayerSink {
     for (const b of buffers) socket.write(b);
     const ok = socket.write(CRLF);
     socket.uncork();
+    this.pushedBack = !ok;
     return ok;
   }
 
@@ -98,9 +102,8 @@ class FlvResponseSink implements PlayerSink {
     void reason;
     if (this.ended) return;
     this.ended = true;
-    const socket = this.res.socket;
-    // a transport that cannot take the final chunk never will: do not keep its buffers
-    if (socket?.writableNeedDrain) socket.destroy();
+    // a client that stopped reading would never take the final chunk: do not keep its buffers
+    if (this.pushedBack) this.res.socket?.destroy();
     else this.res.end();
   }
 }
@@ -130,7 +133,10 @@ export function serveHttpFlv(req: IncomingMessage, res: ServerResponse, hub: Str
   sink.writev([flvHeader(known ? state.audio : true, known ? state.video : true)]);
   const consumer = hub.play(key, sink, settings);
   const socket = res.socket;
-  const onDrain = (): void => consumer.drained();
+  const onDrain = (): void => {
+    sink.pushedBack = false;
+    consumer.drained();
+  };
   socket?.on('drain', onDrain);
   res.once('close', () => {
     socket?.off('drain', onDrain);

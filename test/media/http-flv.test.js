@@ -25,14 +25,14 @@ test('mount matching as SRS: [vhost]/[app]/[stream].flv serves /app/stream.flv, 
 });
 
 /** An http server that serves HTTP-FLV from `hub`, on a free port. */
-async function serve(t, hub, onPlayer = () => {}) {
+async function serve(t, hub, onPlayer = () => {}, st = settings()) {
   const server = http.createServer((req, res) => {
     const key = matchFlvMount(DEFAULT_FLV_MOUNT, DEF, req.url);
     if (!key) {
       res.writeHead(404).end();
       return;
     }
-    onPlayer(serveHttpFlv(req, res, hub, key, settings(), 'c1'));
+    onPlayer(serveHttpFlv(req, res, hub, key, st, 'c1'));
   });
   await new Promise((r) => server.listen(0, '127.0.0.1', r));
   t.after(() => new Promise((r) => server.close(r)));
@@ -114,4 +114,36 @@ test('ffprobe plays a real x264 + AAC stream over HTTP-FLV as a late player', as
   assert.strictEqual(a.codec_name, 'aac');
   // the late player got the last GOP: the 25 frames from the keyframe at 1 s (and its audio)
   assert.strictEqual(Number(v.nb_read_packets), 25);
+});
+
+test('an HTTP-FLV client that stops reading is closed as fallen behind, its queue within bound', async (t) => {
+  let now = 1_000_000;
+  const hub = new StreamHub({ now: () => now });
+  const st = settings({ queueLengthMs: 5_000, queueMaxBytes: 256 * 1024 });
+  const src = hub.publish({ vhost: DEF, app: 'live', stream: 'stuck' }, publisher(), st);
+  src.feed(video(0, { sh: true }));
+  let consumer = null;
+  const port = await serve(t, hub, (c) => (consumer = c), st);
+  const res = await new Promise((resolve, reject) => http.get({ host: '127.0.0.1', port, path: '/live/stuck.flv', agent: false }, resolve).on('error', reject));
+  res.pause(); // reads nothing more: the kernel buffers fill, then the server's socket pushes back
+  let closed = false;
+  res.socket.on('close', () => (closed = true));
+  let ts = 0;
+  let maxQueued = 0;
+  // feed 100 KB frames until the player is closed; each one second of media apart on the fake clock
+  for (let i = 0; i < 400 && hub.counters().playersDroppedBehind === 0; i++) {
+    src.feed(video(ts, { key: i % 5 === 0, size: 100_000 }));
+    ts += 200;
+    now += 200;
+    if (consumer) maxQueued = Math.max(maxQueued, consumer.queuedBytes);
+    // let the sockets move between frames, so the pushback is real
+    await new Promise((r) => setImmediate(r));
+  }
+  assert.strictEqual(hub.counters().playersDroppedBehind, 1, 'the stuck player was closed');
+  assert.ok(maxQueued <= st.queueMaxBytes, `its queue reached ${maxQueued} bytes, over ${st.queueMaxBytes}`);
+  // a paused socket does not see its end: read again, and find the connection closed by the server
+  res.on('error', () => {});
+  res.resume();
+  await until(res.socket, ['close'], () => closed, 'the stuck client\'s connection was closed');
+  assert.strictEqual(hub.counters().players, 0);
 });
