@@ -113,7 +113,16 @@ export class PlayerConsumer implements Consumer {
       for (let i = 0; i < bufs.length; i++) n += bufs[i].length;
       this.send.add(n);
       this.host.sent(this, n);
-      if (!this.sink.writev(bufs)) {
+      let ok: boolean;
+      try {
+        ok = this.sink.writev(bufs);
+      } catch {
+        // one broken transport ends only its own player, never the publisher's feed
+        this.close();
+        this.sink.close('write failed');
+        return;
+      }
+      if (!ok) {
         this.blocked = true;
         this.blockedSince = this.host.now();
       }

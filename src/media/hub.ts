@@ -29,9 +29,10 @@ export interface MediaSettings {
   queueLengthMs: number;
   /** byte bound of one player's queue (srs's own bound; default 16 MiB) */
   queueMaxBytes: number;
-  /** play { mw_latency 350 } ms (SRS default 350) */
+  /** play { mw_latency 350 } ms (SRS default 350). Read for compatibility; srs never holds a
+   *  writable player's messages: a batch is what arrived before the publisher's read returned */
   mwLatencyMs: number;
-  /** play { mw_msgs 8 } */
+  /** play { mw_msgs 8 }: the most messages in one write (SRS caps it at 128) */
   mwMsgs: number;
 }
 

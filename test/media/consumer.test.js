@@ -131,3 +131,23 @@ test('pause stops sending; resume starts at a keyframe', () => {
   assert.deepStrictEqual(p.slice(1).map((x) => x[0]), [0x17, 0x27], 'resumed from the latest keyframe');
   assert.strictEqual(p[1].readUInt8(5), 80 & 0xff);
 });
+
+test('a transport that throws ends only its own player', () => {
+  const m = manual();
+  const hub = new StreamHub(m);
+  const src = hub.publish(KEY, publisher(), settings());
+  const bad = fakeSink('bad');
+  bad.writev = () => {
+    throw new Error('EPIPE');
+  };
+  const good = fakeSink('good');
+  hub.play(KEY, bad, settings());
+  hub.play(KEY, good, settings());
+  src.feed(audio(0));
+  assert.doesNotThrow(() => m.runTicks());
+  assert.strictEqual(bad.closedWith, 'write failed');
+  src.feed(audio(23));
+  m.runTicks();
+  assert.strictEqual(good.payloads().length, 2);
+  assert.strictEqual(hub.counters().players, 1);
+});
