@@ -14,7 +14,7 @@ const MAX_HEADER = 18;
 const HEADER_SIZE = [11, 7, 3, 0];
 
 export interface ChunkReaderLimits {
-  /** bytes; a message announcing more is refused (default 16 MiB) */
+  /** bytes; a message announcing more is refused (default 16 MiB, which a 3-byte length cannot pass) */
   maxMessageSize?: number;
   /** distinct chunk stream ids a connection may use (default 64) */
   maxChunkStreams?: number;
