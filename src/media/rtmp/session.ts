@@ -178,8 +178,16 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     return this.socket.writableLength < this.hwm;
   }
 
+  /**
+   * Sent on the next turn, not now: the hub calls this while the player's last messages may
+   * still be queued for its flush on this turn, and players such as ffmpeg stop reading at
+   * UnpublishNotify (it would overtake the publisher's last frames).
+   */
   unpublished(): void {
-    if (this.role === 'rtmp-player') this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
+    if (this.role !== 'rtmp-player') return;
+    setImmediate(() => {
+      if (this.role === 'rtmp-player') this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
+    });
   }
 
   published(): void {
@@ -218,7 +226,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
   drain(reason: string): void {
     if (this.state === 'closed') return;
     if (this.role === 'rtmp-player') {
-      this.unpublished();
+      this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
       this.teardown(reason, 'end');
       return;
     }
@@ -361,8 +369,13 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
         return;
       case 'connect':
         return; // a second connect changes nothing
+      case 'getStreamLength':
+        // SRS answers _result(null, null); ffmpeg reads a number there and warns "Unexpected reply
+        // on getStreamLength()": 0 is a live stream's length to both
+        if (c.transactionId > 0) this.send([cmd.callResult(c.transactionId, 0)]);
+        return;
       default:
-        // SRS answers any other call that wants an answer with _result(null, null) (getStreamLength included)
+        // SRS answers any other call that wants an answer with _result(null, null)
         if (c.transactionId > 0) this.send([cmd.command('_result', c.transactionId, null, [null])]);
     }
   }
@@ -386,7 +399,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     this.outChunkSize = size;
     const srv = this.deps.server ?? { name: 'srs', version: '0.1.0', pid: process.pid };
     this.send([cmd.connectResult(c.transactionId, req.objectEncoding, { server: srv.name, version: srv.version, pid: srv.pid, cid: this.cid }), cmd.onBWDone()]);
-    this.deps.log.info({ cid: this.cid, remote: this.remote, tcUrl: req.tcUrl, vhost: this.vhost, chunk_size: size }, 'rtmp connect');
+    this.deps.log.info({ cid: this.cid, remote: this.remote, tcUrl: req.tcUrl, vhost: this.vhost, chunk_size: size, handshake: this.handshake.kind }, 'rtmp connect');
   }
 
   private request(name: string): { req: RtmpRequest; key: StreamKey } {

@@ -92,3 +92,26 @@ test('a client talking to a plain server echoes S1 as C2', () => {
   assert.strictEqual(client.kind, 'plain');
   assert.deepStrictEqual(r.reply, s0s1s2.subarray(1, 1 + HANDSHAKE_SIZE));
 });
+
+test('S1 and S2 verify with an independent HMAC check, as ffmpeg rtmp_validate_digest and librtmp VerifyDigest do', () => {
+  const crypto = require('node:crypto');
+  const hmac = (key, ...parts) => {
+    const h = crypto.createHmac('sha256', key);
+    for (const p of parts) h.update(p);
+    return h.digest();
+  };
+  const FMS = Buffer.concat([Buffer.from('Genuine Adobe Flash Media Server 001'), Buffer.from('f0eec24a8068bee82e00d0d1029e7e576eec5d2d29806fab93b8e636cfeb31ae', 'hex')]);
+  const FP = Buffer.from('Genuine Adobe Flash Player 001');
+  // ffmpeg's C1: digest at ff_rtmp_calc_digest_pos(c1, 8, 728, 12)
+  const c1 = crypto.randomBytes(HANDSHAKE_SIZE);
+  c1.writeUInt32BE(0x80000702, 4);
+  const cpos = ((c1[8] + c1[9] + c1[10] + c1[11]) % 728) + 12;
+  hmac(FP, c1.subarray(0, cpos), c1.subarray(cpos + 32)).copy(c1, cpos);
+  const r = new ServerHandshake().feed(Buffer.concat([Buffer.from([3]), c1]));
+  const s1 = r.reply.subarray(1, 1 + HANDSHAKE_SIZE);
+  const s2 = r.reply.subarray(1 + HANDSHAKE_SIZE);
+  const spos = ((s1[8] + s1[9] + s1[10] + s1[11]) % 728) + 12;
+  assert.ok(hmac(FMS.subarray(0, 36), s1.subarray(0, spos), s1.subarray(spos + 32)).equals(s1.subarray(spos, spos + 32)), 'S1 digest (same schema as C1)');
+  const key = hmac(FMS, c1.subarray(cpos, cpos + 32));
+  assert.ok(hmac(key, s2.subarray(0, HANDSHAKE_SIZE - 32)).equals(s2.subarray(HANDSHAKE_SIZE - 32)), 'S2 signature');
+});
