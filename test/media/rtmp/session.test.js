@@ -292,3 +292,112 @@ test('a handshake that never completes is closed at the handshake timeout', asyn
   assert.ok(srv.lines.some((l) => l.cid === 'c1' && /handshake timeout/.test(l.msg)));
   assert.ok(ServerHandshake);
 });
+
+test('connect: Window Ack Size 2500000, Set Peer Bandwidth, and the vhost\'s chunk size (clamped to 128..65536) come first', async (t) => {
+  for (const [configured, want] of [[4096, 4096], [100, 128], [1 << 20, 65536]]) {
+    const srv = await startServer(t, { settings: { chunkSize: configured } });
+    const { RtmpClient: C } = require('../../../dist/media/rtmp/client');
+    const controls = [];
+    const origEmit = C.prototype.emit;
+    const c = await new Promise((resolve, reject) => {
+      C.prototype.emit = function (ev, v) {
+        if (ev === 'control') controls.push(v);
+        return origEmit.apply(this, arguments);
+      };
+      C.connect(`rtmp://127.0.0.1:${srv.port}/live`).then(({ client }) => resolve(client), reject);
+    }).finally(() => (C.prototype.emit = origEmit));
+    c.close();
+    assert.deepStrictEqual(controls.slice(0, 3), [
+      { kind: 'windowAckSize', size: 2500000 },
+      { kind: 'setPeerBandwidth', size: 2500000, limit: 2 },
+      { kind: 'setChunkSize', size: want },
+    ]);
+  }
+});
+
+test('security deny closes with one log line; an unknown vhost without __defaultVhost__ is rejected at connect', async (t) => {
+  const srv = await startServer(t, { settings: { allow: (action) => action !== 'publish' } });
+  const c = await srv.connect();
+  await assert.rejects(c.publish('x'), /closed/);
+  const lines = srv.lines.filter((l) => l.cid === 'c1' && l.level === 'warn');
+  assert.deepStrictEqual(lines.map((l) => l.msg), ['rtmp publish denied by security, close']);
+  const p = await srv.connect();
+  await p.play('x');
+
+  const hub = new StreamHub();
+  const server = net.createServer((socket) => new RtmpSession(socket, { hub, cid: 'r1', log: { info() {}, warn() {}, error() {} }, resolver: { vhostNames: () => [], settings: () => null } }).start());
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  t.after(() => server.close());
+  await assert.rejects(RtmpClient.connect(`rtmp://127.0.0.1:${server.address().port}/live`), /connect answered _error/);
+});
+
+test('AMF3 command messages (type 17) are answered; Acknowledgement is sent after the client\'s window', async (t) => {
+  const srv = await startServer(t);
+  const c = await srv.connect();
+  const { encodeAmf0 } = require('../../../dist/media/rtmp/amf0');
+  const answer = waitEvent(c, 'command', (x) => x.transactionId === 77, 5000, '_result of an AMF3 createStream');
+  c.send({ type: 17, timestamp: 0, streamId: 0, payload: Buffer.concat([Buffer.from([0]), encodeAmf0(['createStream', 77, null])]) });
+  const res = await answer;
+  assert.deepStrictEqual([res.name, res.args[0]], ['_result', 1]);
+  await c.publish('ack');
+  c.setWindowAckSize(50000);
+  const ack = waitEvent(c, 'control', (x) => x && x.kind === 'acknowledgement', 5000, 'an Acknowledgement');
+  c.send(media(9, 0, AVC_SH));
+  c.send(media(9, 0, KEY));
+  const a = await ack;
+  assert.ok(a.sequence >= 50000, `sequence ${a.sequence}`);
+});
+
+test('aggregate messages are split into their audio and video messages', async (t) => {
+  const srv = await startServer(t);
+  const pub = await srv.connect();
+  await pub.publish('agg');
+  const player = await srv.connect();
+  await player.play('agg');
+  const tag = (type, ts, payload) => {
+    const h = Buffer.alloc(11);
+    h[0] = type;
+    h.writeUIntBE(payload.length, 1, 3);
+    h.writeUIntBE(ts & 0xffffff, 4, 3);
+    h[7] = ts >>> 24;
+    const back = Buffer.alloc(4);
+    back.writeUInt32BE(11 + payload.length);
+    return Buffer.concat([h, payload, back]);
+  };
+  const got = [];
+  const three = new Promise((resolve) => player.on('message', (m) => m.type !== 18 && got.push(m) === 3 && resolve()));
+  pub.send({ type: 22, timestamp: 1000, streamId: 1, payload: Buffer.concat([tag(9, 500, AVC_SH), tag(9, 500, KEY), tag(8, 520, AAC_SH)]) });
+  await within(three, 5000, 'three messages out of one aggregate');
+  assert.deepStrictEqual(got.map((m) => [m.type, m.timestamp]), [[9, 1000], [9, 1000], [8, 1020]]);
+});
+
+test('a player that reads nothing is closed when it falls behind; the publisher and a reading player carry on', async (t) => {
+  const srv = await startServer(t, { settings: { media: { ...DEFAULT_MEDIA_SETTINGS, queueLengthMs: 500, queueMaxBytes: 1 << 20 } } });
+  const pub = await srv.connect();
+  await pub.publish('slow');
+  const stuck = await srv.connect();
+  await stuck.play('slow');
+  stuck.socket.pause();
+  const good = await srv.connect();
+  await good.play('slow');
+  const frame = Buffer.concat([Buffer.from([0x27, 1, 0, 0, 0]), Buffer.alloc(64 * 1024, 0x33)]);
+  pub.send(media(9, 0, AVC_SH));
+  pub.send(media(9, 0, KEY));
+  let ts = 0;
+  const stuckSession = srv.sessions[1];
+  const behind = within(stuckSession.closed.p, 30000, 'the stuck player to be closed');
+  let stop = false;
+  behind.finally(() => (stop = true)).catch(() => {});
+  // 25 frames a second of 64 KiB with a keyframe every second, until the hub gives up on the stuck player
+  while (!stop) {
+    ts += 40;
+    pub.send(media(9, ts, ts % 1000 === 0 ? KEY : frame));
+    await new Promise((r) => setTimeout(r, 10));
+  }
+  const reason = await behind;
+  assert.strictEqual(reason, 'fell behind');
+  assert.ok(!srv.sessions[0].s.closed && !srv.sessions[2].s.closed);
+  const live = waitEvent(good, 'message', (m) => m.timestamp === ts + 40, 5000, 'the reading player to get the next frame');
+  pub.send(media(9, ts + 40, frame));
+  await live;
+});
