@@ -401,3 +401,28 @@ test('a player that reads nothing is closed when it falls behind; the publisher 
   pub.send(media(9, ts + 40, frame));
   await live;
 });
+
+test('drain of a publisher in mid-message waits for that message, then closes it', async (t) => {
+  const srv = await startServer(t);
+  const pub = await srv.connect();
+  await pub.publish('mid');
+  const player = await srv.connect();
+  await player.play('mid');
+  pub.send(media(9, 0, AVC_SH));
+  const session = srv.sessions[0].s;
+  const { frameMessage } = require('../../../dist/media/message');
+  const wire = Buffer.concat(frameMessage(media(9, 0, KEY), 6, 60000));
+  const before = session.snapshot().bytesIn;
+  pub.socket.write(wire.subarray(0, 1000));
+  const deadline = Date.now() + 5000;
+  while (session.snapshot().bytesIn < before + 1000) {
+    if (Date.now() > deadline) throw new Error('the server did not read the first 1000 bytes within 5 s');
+    await new Promise((r) => setImmediate(r));
+  }
+  session.drain('quit');
+  assert.ok(!session.closed, 'still open in mid-message');
+  const key = waitEvent(player, 'message', (m) => m.payload.equals(KEY), 5000, 'the finished keyframe at the player');
+  pub.socket.write(wire.subarray(1000));
+  assert.strictEqual(await within(srv.sessions[0].closed.p, 5000, 'the publisher to close after its message'), 'quit');
+  await key;
+});
