@@ -138,6 +138,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
   private fmle = false;
   private gotMedia = false;
   private draining: string | null = null;
+  private unpublishPending = false;
   private timer: NodeJS.Timeout | null = null;
   private closeTimer: NodeJS.Timeout | null = null;
 
@@ -184,19 +185,28 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
    * UnpublishNotify (it would overtake the publisher's last frames).
    */
   unpublished(): void {
-    if (this.role !== 'rtmp-player') return;
-    setImmediate(() => {
-      if (this.role === 'rtmp-player') this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
-    });
+    if (this.role !== 'rtmp-player' || this.unpublishPending) return;
+    this.unpublishPending = true;
+    setImmediate(() => this.flushUnpublishNotify());
   }
 
   published(): void {
-    if (this.role === 'rtmp-player') this.send([cmd.Status.publishNotify(STREAM_ID)]);
+    if (this.role !== 'rtmp-player') return;
+    this.flushUnpublishNotify();
+    this.send([cmd.Status.publishNotify(STREAM_ID)]);
   }
 
   /** The hub closes this player (fell behind, kicked, drained): what is queued is flushed, then the socket ends. */
   close(reason: string): void {
+    // the hub's end() flushed the queue and called unpublished() just before: say it now
+    this.flushUnpublishNotify();
     this.teardown(reason, 'end');
+  }
+
+  private flushUnpublishNotify(): void {
+    if (!this.unpublishPending) return;
+    this.unpublishPending = false;
+    if (this.role === 'rtmp-player') this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
   }
 
   /** The hub asks the publisher to leave (kicked, drain): closed after its current message. */
@@ -226,7 +236,8 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
   drain(reason: string): void {
     if (this.state === 'closed') return;
     if (this.role === 'rtmp-player') {
-      this.send([cmd.Status.unpublishNotify(STREAM_ID)]);
+      this.unpublishPending = true;
+      this.flushUnpublishNotify();
       this.teardown(reason, 'end');
       return;
     }

@@ -426,3 +426,17 @@ test('drain of a publisher in mid-message waits for that message, then closes it
   assert.strictEqual(await within(srv.sessions[0].closed.p, 5000, 'the publisher to close after its message'), 'quit');
   await key;
 });
+
+test('hub.drainAll: players get UnpublishNotify before their socket ends; publishers are closed', async (t) => {
+  const srv = await startServer(t);
+  const pub = await srv.connect();
+  await pub.publish('all');
+  const player = await srv.connect();
+  await player.play('all');
+  const notify = waitEvent(player, 'status', (s) => s.code === 'NetStream.Play.UnpublishNotify', 5000, 'UnpublishNotify from hub.drainAll');
+  const closed = waitEvent(player, 'close', () => true, 5000, 'the player to be closed');
+  srv.hub.drainAll('quit');
+  await notify;
+  await closed;
+  assert.strictEqual(await within(srv.sessions[0].closed.p, 5000, 'the publisher to be closed'), 'quit');
+});
