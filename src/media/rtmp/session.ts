@@ -483,9 +483,11 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
       this.consumer.close();
       this.consumer = null;
     }
-    this.disarm();
     this.role = null;
     this.key = null;
+    this.unpublishPending = false;
+    // the client may publish or play again, but may not hold the connection idle for ever
+    this.arm(this.deps.identifyTimeoutMs ?? 30_000, 'no publish or play in time');
   }
 
   // ---- output -------------------------------------------------------------------------------
