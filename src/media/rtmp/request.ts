@@ -45,10 +45,16 @@ export function discoverRequest(tcUrl: string, stream = '', param = ''): RtmpReq
   const schema = url.protocol.replace(/:$/, '');
   const host = url.hostname.replace(/^\[|\]$/g, '');
   const port = url.port ? Number(url.port) : DEFAULT_PORT;
-  const path = decodeURIComponent(url.pathname);
+  let path = url.pathname;
+  try {
+    path = decodeURIComponent(path);
+  } catch {
+    // a stray '%' is kept as sent
+  }
   const cut = path.lastIndexOf('/');
   const name = path.slice(cut + 1);
-  let app = cut > 0 ? path.slice(0, cut) : '';
+  // OBS users often end the server URL with '/': rtmp://h/live/ is app "live"
+  let app = cut > 0 ? path.slice(0, cut).replace(/\/+$/, '') : '';
   if (app.startsWith('/')) app = app.slice(1);
   if (!app) app = DEFAULT_APP;
   let outParam = url.search;

@@ -16,6 +16,9 @@ test('tcUrl and name split as SRS srs_discovery_tc_url does', () => {
   assert.strictEqual(discoverRequest('rtmp://127.0.0.1/live?vhost=__defaultVhost__', 's').param, '');
   assert.strictEqual(discoverRequest('rtmp://127.0.0.1', 's').app, '__defaultApp__');
   assert.throws(() => discoverRequest('not a url', 's'), RtmpError);
+  assert.deepStrictEqual(pick(discoverRequest('rtmp://127.0.0.1/live/', 's')), { host: '127.0.0.1', port: 1935, vhost: '127.0.0.1', app: 'live', stream: 's', param: '' });
+  assert.strictEqual(discoverRequest('rtmp://127.0.0.1/live', 'a%zz').stream, 'a%zz');
+  assert.strictEqual(discoverRequest('rtmp://[::1]:1936/live', 's').host, '::1');
 });
 
 test('vhost resolution: configured names, else __defaultVhost__', () => {
