@@ -20,6 +20,8 @@ export function splitAggregate(msg: RtmpMessage): RtmpMessage[] {
     const ts = (p.readUIntBE(o + 4, 3) | (p[o + 7] << 24)) >>> 0;
     o += 11;
     if (p.length - o < size) throw new RtmpError('chunk', `aggregate sub-message of ${size} bytes overruns the message`);
+    // only audio, video and data are carried (SRS on_aggregate); a nested aggregate would recurse
+    if (type === 22) throw new RtmpError('chunk', 'aggregate message inside an aggregate message');
     if (base < 0) base = ts;
     const timestamp = (msg.timestamp + ts - base) >>> 0;
     out.push({ type, timestamp, streamId: msg.streamId, payload: p.subarray(o, o + size) });

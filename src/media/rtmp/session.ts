@@ -318,7 +318,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
         // AMF3 data is AMF0 values after a format byte: relayed as AMF0 data, as players expect
         return this.onMedia({ ...m, type: MessageType.DataAmf0, payload: m.payload.length && m.payload[0] === 0 ? m.payload.subarray(1) : m.payload });
       case MessageType.Aggregate:
-        for (const sub of splitAggregate(m)) this.onMessage(sub);
+        for (const sub of splitAggregate(m)) if (sub.type === MessageType.Audio || sub.type === MessageType.Video || sub.type === MessageType.DataAmf0) this.onMedia(sub);
         return;
       case MessageType.CommandAmf0:
       case MessageType.CommandAmf3:

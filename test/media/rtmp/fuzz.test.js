@@ -111,3 +111,15 @@ test('server handshake: any bytes complete it, or throw RtmpError', () => {
     { numRuns: 300 },
   );
 });
+
+test('aggregate split: random payloads split or throw RtmpError', () => {
+  const { splitAggregate } = require('../../../dist/media/rtmp/aggregate');
+  fc.assert(
+    fc.property(bytes, (b) => {
+      onlyRtmpError(() => {
+        for (const m of splitAggregate({ type: 22, timestamp: 0, streamId: 1, payload: b })) assert.ok(m.payload.length <= b.length);
+      });
+    }),
+    { numRuns: 1000 },
+  );
+});
