@@ -42,6 +42,7 @@ async function startServer(t, opts = {}) {
       log,
       cid: `c${++n}`,
       handshakeTimeoutMs: opts.handshakeTimeoutMs,
+      identifyTimeoutMs: opts.identifyTimeoutMs,
       onClose: (sess, reason) => sessions.find((x) => x.s === sess).closed.resolve(reason),
     });
     const closed = {};
@@ -439,4 +440,15 @@ test('hub.drainAll: players get UnpublishNotify before their socket ends; publis
   await notify;
   await closed;
   assert.strictEqual(await within(srv.sessions[0].closed.p, 5000, 'the publisher to be closed'), 'quit');
+});
+
+test('a connection that neither publishes nor plays is closed at the identify timeout, also after it unpublished', async (t) => {
+  const srv = await startServer(t, { identifyTimeoutMs: 200 });
+  const idle = await srv.connect();
+  assert.strictEqual(await within(srv.sessions[0].closed.p, 5000, 'the idle connection to close'), 'no publish or play in time');
+  assert.ok(idle);
+  const pub = await srv.connect();
+  const sid = await pub.publish('x');
+  pub.send(require('../../../dist/media/rtmp/command').command('deleteStream', 0, null, [sid]));
+  assert.strictEqual(await within(srv.sessions[1].closed.p, 5000, 'the unpublished connection to close'), 'no publish or play in time');
 });
