@@ -128,22 +128,26 @@ class Scanner {
         return { words, end: 'eof', loc: this.here() };
       }
       const ch = t[this.pos];
-      const loc = this.here();
       // SRS (since 6.0.135, #4042) ends a directive at any LF or CR: a name with its arguments or
       // its "{" on the next line (`listen\n 1935;`, `http_api\n{`) is refused, as is a missing ";".
       if (ch === '\n' || ch === '\r') {
-        if (words.length > 0) this.endOfLine(words, loc);
+        if (words.length > 0) this.endOfLine(words, this.here());
         this.advance();
         continue;
       }
-      if (isSpace(ch)) {
-        this.advance();
+      if (ch === ' ' || ch === '\t') {
+        this.pos++;
+        this.col++;
         continue;
       }
       if (ch === '#') {
-        while (this.pos < t.length && t[this.pos] !== '\n' && t[this.pos] !== '\r') this.advance();
+        while (this.pos < t.length && t[this.pos] !== '\n' && t[this.pos] !== '\r') {
+          this.pos++;
+          this.col++;
+        }
         continue;
       }
+      const loc = this.here();
       if (ch === ';' || ch === '{' || ch === '}') {
         if (ch === ';' && words.length === 0) this.fail('unexpected ";": a directive needs a name', loc);
         if (ch === '{' && words.length === 0) this.fail('unexpected "{": a block needs a name', loc);
@@ -180,8 +184,10 @@ class Scanner {
       while (this.pos < t.length) {
         const c = t[this.pos];
         if (isSpace(c) || c === ';' || c === '{') break;
-        this.advance();
+        this.pos++;
       }
+      // a bare word holds no newline: its end is on its line
+      this.col += this.pos - start;
       this.push(words, t.slice(start, this.pos), loc);
     }
   }

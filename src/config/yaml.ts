@@ -16,6 +16,64 @@ import { expandArgs, ParseBudget, type Directive } from './grammar';
 const NAMED_BLOCKS: ReadonlySet<string> = new Set(['vhost', 'ingest']);
 
 /**
+ * Refuse a text nested deeper than maxDepth before the yaml library sees it: it composes nested
+ * nodes recursively, and 8,000 levels take it over a second to end in "Maximum call stack size
+ * exceeded". A linear scan, deliberately coarse (it may count a bracket inside a plain scalar, so
+ * a real config has at most a few more levels than it counts): flow brackets outside quotes and
+ * comments, and block levels as a stack of indentations ("- " items count one level each).
+ */
+function checkYamlDepth(text: string, file: string, maxDepth: number): void {
+  const refuse = (line: number, col: number): never => {
+    throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `YAML: nested deeper than the limit of ${maxDepth} levels`, { file, line, col });
+  };
+  const indents: number[] = [];
+  let flow = 0;
+  let line = 1;
+  let lineStart = 0;
+  let i = 0;
+  while (i < text.length) {
+    // start of a line: block nesting, unless inside a flow collection
+    if (flow === 0) {
+      let j = i;
+      while (text[j] === ' ') j++;
+      let level = j - i;
+      if (j < text.length && text[j] !== '\n' && text[j] !== '#' && text[j] !== '\r') {
+        while (indents.length > 0 && indents[indents.length - 1] >= level) indents.pop();
+        indents.push(level);
+        // "- - - x": each dash opens one more level
+        while (text[j] === '-' && (text[j + 1] === ' ' || text[j + 1] === '\n')) {
+          j++;
+          while (text[j] === ' ') j++;
+          level = j - i;
+          indents.push(level);
+        }
+        if (indents.length > maxDepth) refuse(line, j - i + 1);
+      }
+    }
+    // the rest of the line: flow brackets outside quotes and comments
+    let quote = '';
+    for (; i < text.length && text[i] !== '\n'; i++) {
+      const c = text[i];
+      if (quote) {
+        if (c === '\\' && quote === '"') i++;
+        else if (c === quote) quote = '';
+        continue;
+      }
+      if (c === '"' || c === "'") quote = c;
+      else if (c === '#' && (i === lineStart || text[i - 1] === ' ' || text[i - 1] === '\t')) {
+        while (i < text.length && text[i] !== '\n') i++;
+        break;
+      } else if (c === '{' || c === '[') {
+        if (++flow > maxDepth) refuse(line, i - lineStart + 1);
+      } else if ((c === '}' || c === ']') && flow > 0) flow--;
+    }
+    i++;
+    line++;
+    lineStart = i;
+  }
+}
+
+/**
  * A YAML config's directive tree. depth: the block depth of the include site (0 for a main file);
  * budget: shared by every file of a load. Throws SrsError SRS_ERR_CONFIG_SYNTAX, located.
  */
@@ -28,6 +86,7 @@ export function parseYaml(
 ): Directive[] {
   const limits = budget.limits;
   const lineCounter = new LineCounter();
+  checkYamlDepth(text, file, limits.maxDepth);
   let doc: ReturnType<typeof parseDocument>;
   try {
     doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true });
