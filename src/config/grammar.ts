@@ -241,8 +241,8 @@ export function parseText(
     if (++budget.directives > limits.maxDirectives) {
       throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `more than ${limits.maxDirectives} directives (the limit of one config, includes counted)`, st.loc);
     }
-    const [name, ...rest] = st.words;
-    const d: Directive = { name, args: expandArgs(name, rest, env), children: null, loc: st.loc };
+    const name = st.words[0];
+    const d: Directive = { name, args: expandArgs(name, st.words.slice(1), env), children: null, loc: st.loc };
     (opener ? (opener.children as Directive[]) : root).push(d);
     if (st.end === '{') {
       if (name === 'include') throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'include takes files, not a block', st.loc);
