@@ -9,7 +9,8 @@ const path = require('node:path');
 const { loadConfig } = require('../../dist/config/load.js');
 
 const ROOT = path.resolve(__dirname, '../..');
-const SRS_CONF = path.resolve(__dirname, '../../../shared/srs-conf');
+// SRS's conf/ directory, carried by the repository (test/fixtures/srs-conf/README.md says from where)
+const SRS_CONF = path.resolve(__dirname, '../fixtures/srs-conf');
 
 test('every file in conf/ loads with no error and no warning', () => {
   const files = fs.readdirSync(path.join(ROOT, 'conf')).filter((f) => /\.(conf|ya?ml)$/.test(f));
