@@ -18,7 +18,7 @@ export interface Directive {
  * Limits on what a config may ask of the parser, so that no file (a hostile include, a generated
  * file gone wrong) can stall a start or a reload: each refusal is an SrsError naming file:line:col
  * and the limit. SRS has none of these; its real configs stay far below them (full.conf: 727
- * directives, 5 levels of blocks, names up to 26 characters, arguments up to 83).
+ * directives, blocks 4 deep, names up to 26 characters, arguments up to 83).
  */
 export const LIMITS = {
   /** bytes of one config or included file */
