@@ -17,7 +17,9 @@ export const USAGE = `Usage: srs [-h] [-v|-V] [-t] [-e] [-c FILE] [-s SIGNAL]
   -c FILE    config file (SRS grammar, or YAML when it ends in .yaml/.yml); default ${DEFAULT_CONFIG},
              or $SRS_CONFIG_FILE when set
   -t         test the config and exit: 0 when valid
-  -e         no config file: every directive from SRS_* environment variables
+  -e         no config file: every directive from SRS_* environment variables (as does a set
+             $SRS_ENV_ONLY); runs in the foreground with console logs unless SRS_DAEMON or
+             SRS_SRS_LOG_TANK say otherwise
   -s SIGNAL  tell the running srs (found through the config's pid file), and wait for the outcome:
              reload   re-read the config; exit 0 once it is live, 3 when it was refused
              reopen   reopen the log file (after logrotate)
@@ -87,8 +89,13 @@ export function parseArgs(argv: readonly string[], env: Record<string, string | 
         throw usageError(`unknown option "${arg}"`);
     }
   }
-  if (file === null && !envOnly) file = env.SRS_CONFIG_FILE || DEFAULT_CONFIG;
   if (envOnly && file !== null) throw usageError('-e and -c exclude each other');
+  // SRS (SrsConfig::parse_options): SRS_ENV_ONLY, set to anything, is -e; -c is then not read
+  if (env.SRS_ENV_ONLY !== undefined) {
+    envOnly = true;
+    file = null;
+  }
+  if (file === null && !envOnly) file = env.SRS_CONFIG_FILE || DEFAULT_CONFIG;
   if (signal !== null && test) throw usageError('-s and -t exclude each other');
   if (signal !== null) return { kind: 'signal', verb: signal, file, envOnly, timeoutMs };
   if (test) return { kind: 'test', file, envOnly };

@@ -14,13 +14,60 @@ export interface Directive {
   loc: SourceLocation;
 }
 
-/** Expand `$NAME` and `${NAME}` when NAME is set in env; leave anything else as written. */
-export function expandVars(value: string, env: Record<string, string | undefined>): string {
-  if (!value.includes('$')) return value;
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (whole, braced?: string, bare?: string) => {
-    const v = env[braced ?? bare ?? ''];
-    return v === undefined ? whole : v;
-  });
+/**
+ * Limits on what a config may ask of the parser, so that no file (a hostile include, a generated
+ * file gone wrong) can stall a start or a reload: each refusal is an SrsError naming file:line:col
+ * and the limit. SRS has none of these; its real configs stay far below them (full.conf: 727
+ * directives, blocks 4 deep, names up to 26 characters, arguments up to 83).
+ */
+export const LIMITS = {
+  /** bytes of one config or included file */
+  maxFileBytes: 4 * 1024 * 1024,
+  /** bytes of every file of one load together */
+  maxTotalBytes: 16 * 1024 * 1024,
+  /** blocks nested in blocks, counted across includes */
+  maxDepth: 64,
+  /** directives of one load, every file together */
+  maxDirectives: 100_000,
+  /** files read by `include` in one load, a file included twice counted twice */
+  maxIncludedFiles: 256,
+  /** includes nested in included files */
+  maxIncludeDepth: 16,
+  /** characters of a directive name */
+  maxNameLength: 128,
+  /** characters of one argument */
+  maxArgLength: 16 * 1024,
+} as const;
+
+/**
+ * What one load has used of LIMITS, shared by every file it parses. depth is the block depth
+ * where the file being parsed is included (0 for the main file).
+ */
+export class ParseBudget {
+  directives = 0;
+  includedFiles = 0;
+  bytes = 0;
+  constructor(readonly limits: typeof LIMITS = LIMITS) {}
+}
+
+/**
+ * SRS expands the environment in one place only: the `candidate` of rtc_server and of
+ * stream_caster's sip (SrsConfig::get_rtc_server_candidates, get_stream_caster_sip_candidate):
+ * an argument `$NAME` is replaced by the variable NAME (upper-cased, dots to `_`, as srs_getenv),
+ * and by SRS's default "*" when that variable is unset or empty. Every other value is literal
+ * (`password "pa$HOME";` is the password "pa$HOME").
+ */
+export function expandCandidate(value: string, env: Record<string, string | undefined>): string {
+  if (!value.startsWith('$')) return value;
+  const name = value.slice(1).toUpperCase().replace(/\./g, '_');
+  if (name === '') return value;
+  const v = env[name];
+  return v === undefined || v === '' ? '*' : v;
+}
+
+/** A directive's arguments as SRS reads them: only `candidate` sees the environment. */
+export function expandArgs(name: string, args: string[], env: Record<string, string | undefined>): string[] {
+  return name === 'candidate' ? args.map((a) => expandCandidate(a, env)) : args;
 }
 
 function isSpace(ch: string): boolean {
@@ -41,7 +88,7 @@ class Scanner {
   private line = 1;
   private col = 1;
 
-  constructor(private readonly text: string, private readonly file: string) {}
+  constructor(private readonly text: string, private readonly file: string, private readonly limits: typeof LIMITS) {}
 
   private here(): SourceLocation {
     return { file: this.file, line: this.line, col: this.col };
@@ -51,14 +98,28 @@ class Scanner {
     throw new SrsError('SRS_ERR_CONFIG_SYNTAX', message, loc);
   }
 
+  /** SRS's ParseInvalidEndOfLine: a directive's words must all be on its first line. */
+  private endOfLine(words: readonly string[], loc: SourceLocation): never {
+    return this.fail(
+      `unexpected end of line to parse token ${words[0]}: a directive, its arguments and its ";" or "{" must be on one line (is a ";" missing?)`,
+      loc,
+    );
+  }
+
+  private push(words: string[], word: string, loc: SourceLocation): void {
+    const isName = words.length === 0;
+    const max = isName ? this.limits.maxNameLength : this.limits.maxArgLength;
+    if (word.length > max) {
+      this.fail(`${isName ? 'directive name' : 'argument'} of ${word.length} characters: over the limit of ${max}`, loc);
+    }
+    words.push(word);
+  }
+
   /** Read words up to `;`, `{`, `}` or the end of the file. */
   next(): Statement {
     const words: string[] = [];
     let first: SourceLocation | null = null;
     const t = this.text;
-    // SRS checks for a newline before it stores the word that the newline ends, so a lone name may
-    // be followed by its arguments or "{" on the next line (`http_api\n{`), nothing else may.
-    let wordEndedByNewline = false;
     for (;;) {
       if (this.pos >= t.length) {
         if (words.length > 0) {
@@ -67,29 +128,26 @@ class Scanner {
         return { words, end: 'eof', loc: this.here() };
       }
       const ch = t[this.pos];
-      const loc = this.here();
-      if (ch === '\n') {
-        const counted = words.length - (wordEndedByNewline ? 1 : 0);
-        wordEndedByNewline = false;
-        if (counted > 0) {
-          // SRS: "line N: unexpected end of line to parse token NAME" (ParseInvalidEndOfLine).
-          this.fail(
-            `unexpected end of line to parse token ${words[0]}: arguments, ";" and "{" must be on the directive's line (is a ";" missing?)`,
-            loc,
-          );
-        }
+      // SRS (since 6.0.135, #4042) ends a directive at any LF or CR: a name with its arguments or
+      // its "{" on the next line (`listen\n 1935;`, `http_api\n{`) is refused, as is a missing ";".
+      if (ch === '\n' || ch === '\r') {
+        if (words.length > 0) this.endOfLine(words, this.here());
         this.advance();
         continue;
       }
-      wordEndedByNewline = false;
-      if (isSpace(ch)) {
-        this.advance();
+      if (ch === ' ' || ch === '\t') {
+        this.pos++;
+        this.col++;
         continue;
       }
       if (ch === '#') {
-        while (this.pos < t.length && t[this.pos] !== '\n') this.advance();
+        while (this.pos < t.length && t[this.pos] !== '\n' && t[this.pos] !== '\r') {
+          this.pos++;
+          this.col++;
+        }
         continue;
       }
+      const loc = this.here();
       if (ch === ';' || ch === '{' || ch === '}') {
         if (ch === ';' && words.length === 0) this.fail('unexpected ";": a directive needs a name', loc);
         if (ch === '{' && words.length === 0) this.fail('unexpected "{": a block needs a name', loc);
@@ -103,14 +161,15 @@ class Scanner {
       if (ch === '"' || ch === "'") {
         this.advance();
         const start = this.pos;
-        while (this.pos < t.length && t[this.pos] !== ch && t[this.pos] !== '\n') this.advance();
-        if (this.pos >= t.length || t[this.pos] === '\n') {
+        while (this.pos < t.length && t[this.pos] !== ch && t[this.pos] !== '\n' && t[this.pos] !== '\r') this.advance();
+        if (this.pos < t.length && t[this.pos] !== ch && words.length > 0) this.endOfLine(words, this.here());
+        if (this.pos >= t.length || t[this.pos] !== ch) {
           this.fail(`unterminated quoted string (a quote must close on the same line)`, loc);
         }
         const word = t.slice(start, this.pos);
         this.advance(); // closing quote
         // SRS drops empty words, quoted or not.
-        if (word !== '') words.push(word);
+        if (word !== '') this.push(words, word, loc);
         // SRS: after a closing quote comes a space, ";" or "{".
         if (this.pos < t.length) {
           const after = t[this.pos];
@@ -125,10 +184,11 @@ class Scanner {
       while (this.pos < t.length) {
         const c = t[this.pos];
         if (isSpace(c) || c === ';' || c === '{') break;
-        this.advance();
+        this.pos++;
       }
-      words.push(t.slice(start, this.pos));
-      wordEndedByNewline = t[this.pos] === '\n';
+      // a bare word holds no newline: its end is on its line
+      this.col += this.pos - start;
+      this.push(words, t.slice(start, this.pos), loc);
     }
   }
 
@@ -145,54 +205,73 @@ class Scanner {
 
 /**
  * Parse one file's text into directives, `include` directives kept as they are (no I/O here).
- * Values (not names) get `$NAME` expansion from env.
+ * Only `candidate` arguments see env (expandArgs). depth is the block depth of the include site
+ * (0 for a main file); budget counts directives across every file of a load. Iterative, not
+ * recursive per block, so nesting costs no stack. Throws SrsError SRS_ERR_CONFIG_SYNTAX, located.
  */
-export function parseText(text: string, file: string, env: Record<string, string | undefined> = {}): Directive[] {
-  const scanner = new Scanner(text, file);
-  const parseBlock = (opener: Directive | null): Directive[] => {
-    const out: Directive[] = [];
-    for (;;) {
-      const st = scanner.next();
-      if (st.end === 'eof') {
-        if (opener) {
-          throw new SrsError(
-            'SRS_ERR_CONFIG_SYNTAX',
-            `unexpected end of file: block "${opener.name}" opened here is not closed (missing "}")`,
-            opener.loc,
-          );
-        }
-        return out;
+export function parseText(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined> = {},
+  depth = 0,
+  budget: ParseBudget = new ParseBudget(),
+): Directive[] {
+  const limits = budget.limits;
+  const scanner = new Scanner(text, file, limits);
+  const root: Directive[] = [];
+  const open: Directive[] = [];
+  for (;;) {
+    const st = scanner.next();
+    const opener = open.length > 0 ? open[open.length - 1] : null;
+    if (st.end === 'eof') {
+      if (opener) {
+        throw new SrsError(
+          'SRS_ERR_CONFIG_SYNTAX',
+          `unexpected end of file: block "${opener.name}" opened here is not closed (missing "}")`,
+          opener.loc,
+        );
       }
-      if (st.end === '}') {
-        if (!opener) throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'unexpected "}": no block to close', st.loc);
-        return out;
-      }
-      const [name, ...rest] = st.words;
-      const d: Directive = { name, args: rest.map((a) => expandVars(a, env)), children: null, loc: st.loc };
-      if (st.end === '{') {
-        if (name === 'include') throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'include takes files, not a block', st.loc);
-        d.children = parseBlock(d);
-      } else if (name === 'include' && d.args.length === 0) {
-        throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'include requires at least one file', st.loc);
-      }
-      out.push(d);
+      return root;
     }
-  };
-  return parseBlock(null);
+    if (st.end === '}') {
+      if (!opener) throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'unexpected "}": no block to close', st.loc);
+      open.pop();
+      continue;
+    }
+    if (++budget.directives > limits.maxDirectives) {
+      throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `more than ${limits.maxDirectives} directives (the limit of one config, includes counted)`, st.loc);
+    }
+    const name = st.words[0];
+    const d: Directive = { name, args: expandArgs(name, st.words.slice(1), env), children: null, loc: st.loc };
+    (opener ? (opener.children as Directive[]) : root).push(d);
+    if (st.end === '{') {
+      if (name === 'include') throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'include takes files, not a block', st.loc);
+      if (depth + open.length + 1 > limits.maxDepth) {
+        throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `block "${name}" nested deeper than the limit of ${limits.maxDepth} levels`, st.loc);
+      }
+      d.children = [];
+      open.push(d);
+    } else if (name === 'include' && d.args.length === 0) {
+      throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'include requires at least one file', st.loc);
+    }
+  }
 }
 
 export interface IncludeContext {
   cwd: string;
   env: Record<string, string | undefined>;
+  /** a file's text; throws an errno error, or FileRefused for a file srs will not read */
   readFile: (absPath: string) => string;
-  /** parse a file's text (grammar or YAML, by name) */
-  parse: (text: string, file: string) => Directive[];
+  /** parse a file's text (grammar or YAML, by name) included at block depth `depth` */
+  parse: (text: string, file: string, depth: number, budget: ParseBudget) => Directive[];
   /**
    * Called with each file's own directives (includes not yet expanded) and the block path where
    * they land, before its includes are read: lets the caller report an unknown directive before a
    * missing include further down (document order).
    */
   onParsed?: (directives: Directive[], blockPath: readonly string[]) => void;
+  /** default: a fresh ParseBudget over LIMITS */
+  budget?: ParseBudget;
 }
 
 export interface SourceFile {
@@ -203,26 +282,46 @@ export interface SourceFile {
   text: string;
 }
 
-/** Read a file and turn a failure into SRS_ERR_CONFIG_READ naming the path and errno. */
-export function readSource(shown: string, ctx: IncludeContext, at?: SourceLocation): SourceFile {
-  const abs = path.resolve(ctx.cwd, shown);
-  try {
-    return { path: abs, shown, text: ctx.readFile(abs) };
-  } catch (e) {
-    const errno = e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : String(e);
-    const what = at ? 'cannot read included file' : 'cannot read config file';
-    throw new SrsError('SRS_ERR_CONFIG_READ', `${what} ${abs}: ${errno}`, at);
+/** Thrown by a reader for a file it will not read (not a regular file, too large); the message says why. */
+export class FileRefused extends Error {
+  constructor(reason: string) {
+    super(reason);
+    this.name = 'FileRefused';
   }
 }
 
 /**
- * Parse a file and splice in its includes (paths relative to ctx.cwd, as SRS), recursively.
+ * Read a file and turn a failure into SRS_ERR_CONFIG_READ naming the path and errno (or the
+ * reason it was refused), located at the include when there is one.
+ */
+export function readSource(shown: string, ctx: IncludeContext, at?: SourceLocation): SourceFile {
+  const abs = path.resolve(ctx.cwd, shown);
+  const what = at ? 'cannot read included file' : 'cannot read config file';
+  let text: string;
+  try {
+    text = ctx.readFile(abs);
+  } catch (e) {
+    const why = e instanceof FileRefused ? e.message : e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : String(e);
+    throw new SrsError('SRS_ERR_CONFIG_READ', `${what} ${abs}: ${why}`, at);
+  }
+  const max = (ctx.budget ?? new ParseBudget()).limits.maxFileBytes;
+  if (text.length > max) throw new SrsError('SRS_ERR_CONFIG_READ', `${what} ${abs}: larger than the limit of ${max} bytes`, at);
+  return { path: abs, shown, text };
+}
+
+/**
+ * Parse a file and splice in its includes (paths relative to ctx.cwd, as SRS), recursively (one
+ * level of recursion per include level, bounded by LIMITS.maxIncludeDepth).
  * Returns the tree and every file read, in reading order (the first is the main file).
+ * Throws SrsError: syntax (located), a read failure or a limit (located at the include).
  */
 export function parseWithIncludes(main: SourceFile, ctx: IncludeContext): { directives: Directive[]; sources: SourceFile[] } {
+  const budget = (ctx.budget ??= new ParseBudget());
+  const limits = budget.limits;
   const sources: SourceFile[] = [main];
+  budget.bytes += main.text.length;
   const expand = (src: SourceFile, stack: string[], blockPath: readonly string[]): Directive[] => {
-    const own = ctx.parse(src.text, src.shown);
+    const own = ctx.parse(src.text, src.shown, blockPath.length, budget);
     ctx.onParsed?.(own, blockPath);
     const walk = (list: Directive[], bp: readonly string[]): Directive[] => {
       const out: Directive[] = [];
@@ -238,9 +337,20 @@ export function parseWithIncludes(main: SourceFile, ctx: IncludeContext): { dire
             const chain = [...stack, abs].map((p) => path.relative(ctx.cwd, p) || p).join(' -> ');
             throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `include cycle: ${chain}`, d.loc);
           }
+          if (stack.length > limits.maxIncludeDepth) {
+            throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `include ${f}: includes nested deeper than the limit of ${limits.maxIncludeDepth}`, d.loc);
+          }
+          if (++budget.includedFiles > limits.maxIncludedFiles) {
+            throw new SrsError('SRS_ERR_CONFIG_SYNTAX', `include ${f}: more than ${limits.maxIncludedFiles} included files (the limit of one config)`, d.loc);
+          }
           const inc = readSource(f, ctx, d.loc);
+          budget.bytes += inc.text.length;
+          if (budget.bytes > limits.maxTotalBytes) {
+            throw new SrsError('SRS_ERR_CONFIG_READ', `include ${f}: the config and its includes are over the limit of ${limits.maxTotalBytes} bytes together`, d.loc);
+          }
           sources.push(inc);
-          out.push(...expand(inc, [...stack, abs], bp));
+          // one by one: spreading a large array into push() would overflow the stack
+          for (const x of expand(inc, [...stack, abs], bp)) out.push(x);
         }
       }
       return out;

@@ -5,8 +5,8 @@ import type Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { SrsError, SourceLocation } from '../errors';
-import { applyEnvOverrides, type EnvOverride } from './env';
-import { parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
+import { applyEnvOverrides, envOnlyDefaults, mistypedVariables, type EnvOverride } from './env';
+import { FileRefused, LIMITS, ParseBudget, parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
 import { buildConfig, checkConfig, checkVocabulary, defaultConfig, type ConfigWarning, type SrsConfig } from './schema';
 import type * as YamlParser from './yaml';
 
@@ -18,7 +18,7 @@ export interface LoadOptions {
   envOnly?: boolean;
   env: Record<string, string | undefined>;
   cwd: string;
-  /** default: fs.readFileSync(absPath, 'utf8') */
+  /** default: readRegularFile */
   readFile?: (absPath: string) => string;
 }
 
@@ -38,7 +38,7 @@ export interface LoadedConfig {
  * A hash of the files' contents as read now (through symlinks), or as given by `read`; what the
  * config watcher compares to decide whether anything really changed.
  */
-export function filesHash(files: string[], read: (f: string) => string = (f) => fs.readFileSync(f, 'utf8')): string {
+export function filesHash(files: string[], read: (f: string) => string = (f) => readRegularFile(f)): string {
   // required here, not at load: node:crypto is a few ms of a start, and a start never needs it
   // before the sockets are bound (the watcher takes this hash after)
   const h = (require('node:crypto') as typeof Crypto).createHash('sha256');
@@ -55,16 +55,69 @@ export function filesHash(files: string[], read: (f: string) => string = (f) => 
   return h.digest('hex');
 }
 
+function describeType(st: fs.Stats): string {
+  if (st.isDirectory()) return 'a directory';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  if (st.isSocket()) return 'a socket';
+  return 'not a file';
+}
+
+/**
+ * A config file's text (UTF-8). Refuses (FileRefused) anything but a regular file of at most
+ * maxBytes: `include /dev/zero;` or a FIFO would otherwise block or fill memory while the server
+ * stops serving. Opened O_NONBLOCK so that opening a FIFO with no writer returns at once; type and
+ * size come from fstat on the opened fd, so what was checked is what is read; a file that grows
+ * past maxBytes while being read is refused too. Other failures are thrown with their errno.
+ */
+export function readRegularFile(absPath: string, maxBytes: number = LIMITS.maxFileBytes): string {
+  const { O_RDONLY, O_NONBLOCK, O_NOCTTY } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(absPath, O_RDONLY | O_NONBLOCK | O_NOCTTY);
+  } catch (e) {
+    // open(2) of a unix socket fails ENXIO
+    if ((e as NodeJS.ErrnoException).code === 'ENXIO') throw new FileRefused('not a regular file (ENXIO: a socket?); srs reads configs only from regular files');
+    throw e;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw new FileRefused(`not a regular file (${describeType(st)}); srs reads configs only from regular files`);
+    if (st.size > maxBytes) throw new FileRefused(`${st.size} bytes, over the limit of ${maxBytes} bytes per file`);
+    // read to EOF, not to st.size: /proc files say 0 and a file may change while read
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for (;;) {
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - total));
+      const n = fs.readSync(fd, chunk, 0, chunk.length, null);
+      if (n === 0) break;
+      chunks.push(n === chunk.length ? chunk : chunk.subarray(0, n));
+      total += n;
+      if (total > maxBytes) throw new FileRefused(`over the limit of ${maxBytes} bytes per file`);
+    }
+    return Buffer.concat(chunks, total).toString('utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 export function isYamlFile(file: string): boolean {
   return /\.ya?ml$/i.test(file);
 }
 
 /** Parse a config text by its file name: YAML for .yaml/.yml, SRS's grammar otherwise. */
-export function parseConfigText(text: string, file: string, env: Record<string, string | undefined> = {}): Directive[] {
-  if (!isYamlFile(file)) return parseText(text, file, env);
+export function parseConfigText(
+  text: string,
+  file: string,
+  env: Record<string, string | undefined> = {},
+  depth = 0,
+  budget: ParseBudget = new ParseBudget(),
+): Directive[] {
+  if (!isYamlFile(file)) return parseText(text, file, env, depth, budget);
   // the yaml library is loaded only for YAML configs: it would add ~25 ms to every start
   const { parseYaml } = require('./yaml') as typeof YamlParser;
-  return parseYaml(text, file, env);
+  return parseYaml(text, file, env, depth, budget);
 }
 
 /** A LoadedConfig whose filesHash, over the texts already read, is computed when first read. */
@@ -80,12 +133,14 @@ function withLazyFilesHash(parts: Omit<LoadedConfig, 'filesHash'>, texts: Map<st
 
 /** Load and validate; throws SrsError (with a location when there is one) on any error. */
 export function loadConfig(opts: LoadOptions): LoadedConfig {
-  const readFile = opts.readFile ?? ((p: string) => fs.readFileSync(p, 'utf8'));
-  const warnings: ConfigWarning[] = [];
+  const readFile = opts.readFile ?? ((p: string) => readRegularFile(p));
+  // a mistyped SRS_* variable would otherwise be ignored without a word
+  const warnings: ConfigWarning[] = mistypedVariables(opts.env);
 
   if (opts.envOnly || opts.file === null) {
     if (!opts.envOnly) throw new SrsError('SRS_ERR_USAGE', 'no config file given (use -c FILE, or -e for environment only)');
     const config = defaultConfig();
+    envOnlyDefaults(config, opts.env);
     const envOverrides = applyEnvOverrides(config, opts.env);
     checkConfig(config, undefined);
     return withLazyFilesHash({ config, warnings, files: [], envOverrides, source: '(environment)' }, new Map());
@@ -96,7 +151,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     cwd: opts.cwd,
     env: opts.env,
     readFile,
-    parse: (text, shown) => parseConfigText(text, shown, opts.env),
+    parse: (text, shown, depth, budget) => parseConfigText(text, shown, opts.env, depth, budget),
     onParsed: (directives, blockPath) => checkVocabulary(directives, blockPath, warnings),
   };
   const main = readSource(file, ctx);

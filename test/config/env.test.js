@@ -83,7 +83,9 @@ test('SRS_LISTEN satisfies "listen is required"', () => {
 
 test('-e: no file, defaults + environment; listen defaults to 1935', () => {
   const r = loadConfig({ file: null, envOnly: true, env: {}, cwd: '/v', readFile: () => assert.fail('no file is read in -e mode') });
-  assert.deepEqual(r.config, DEFAULTS);
+  // SRS (SrsConfig::parse_options): -e runs in the foreground with console logs...
+  assert.deepEqual(r.config, { ...DEFAULTS, daemon: false, logTank: 'console' });
+  assert.deepEqual(r.envOverrides, []);
   assert.equal(r.config.listen[0].port, 1935);
   assert.equal(r.source, '(environment)');
   assert.deepEqual(r.files, []);
@@ -92,6 +94,37 @@ test('-e: no file, defaults + environment; listen defaults to 1935', () => {
   assert.equal(r2.config.daemon, false);
   assert.equal(r2.envOverrides.length, 2);
   assert.throws(() => loadConfig({ file: null, envOnly: true, env: { SRS_LISTEN: 'x' }, cwd: '/v' }), /SRS_LISTEN/);
+});
+
+test('-e: SRS_DAEMON, SRS_SRS_LOG_TANK or SRS_LOG_TANK still decide, as in SRS', () => {
+  const cfg = (env) => loadConfig({ file: null, envOnly: true, env, cwd: '/v' }).config;
+  assert.equal(cfg({ SRS_DAEMON: 'on' }).daemon, true);
+  assert.equal(cfg({ SRS_DAEMON: 'on' }).logTank, 'console');
+  assert.equal(cfg({ SRS_SRS_LOG_TANK: 'file' }).logTank, 'file');
+  assert.equal(cfg({ SRS_SRS_LOG_TANK: 'file' }).daemon, false);
+  // SRS reads SRS_LOG_TANK when SRS_SRS_LOG_TANK is unset (get_log_tank_file), and SRS_LOG_LEVEL
+  assert.equal(cfg({ SRS_LOG_TANK: 'file' }).logTank, 'file');
+  assert.equal(cfg({ SRS_LOG_TANK: 'file', SRS_SRS_LOG_TANK: 'console' }).logTank, 'console');
+  assert.equal(cfg({ SRS_LOG_LEVEL: 'warn' }).logLevel, 'warn');
+  // with a file, -e's defaults do not apply
+  assert.equal(load({}).config.daemon, true);
+});
+
+test('a mistyped SRS_* variable warns with the nearest directive\'s variable', () => {
+  const env = { SRS_HTTP_API_LISTN: '1990', SRS_DEAMON: 'off', SRS_LISTEN: '1935', HOME: '/root' };
+  for (const r of [load(env), loadConfig({ file: null, envOnly: true, env, cwd: '/v' })]) {
+    assert.deepEqual(r.warnings.map((w) => [w.code, w.message]), [
+      ['env', 'SRS_DEAMON is not a variable srs reads, ignored; did you mean SRS_DAEMON (daemon)?'],
+      ['env', 'SRS_HTTP_API_LISTN is not a variable srs reads, ignored; did you mean SRS_HTTP_API_LISTEN (http_api.listen)?'],
+    ]);
+  }
+  // not warned: SRS's own variables for directives srs does not implement, aliases, variables far
+  // from any directive's (srs's internal ones), and names longer than any
+  const quiet = load({
+    SRS_RTC_SERVER_ENABLED: 'on', SRS_CONFIG_FILE: 'x', SRS_LOG_TANK: 'file', SRS_DAEMON_READY_FD: '3',
+    SRS_UPGRADE_PARENT: '1', ['SRS_' + 'X'.repeat(70000)]: '1',
+  });
+  assert.deepEqual(quiet.warnings, []);
 });
 
 test('SRS_CONFIG_FILE replaces -c', () => {

@@ -3,7 +3,7 @@
 // file:line:col. Pure: text in, tree or SrsError out.
 const { test } = require('node:test');
 const assert = require('node:assert/strict');
-const { parseText, expandVars } = require('../../dist/config/grammar.js');
+const { parseText, expandCandidate } = require('../../dist/config/grammar.js');
 const { loadConfig } = require('../../dist/config/load.js');
 
 const F = 'conf/t.conf';
@@ -48,10 +48,15 @@ test('# inside a word and } inside a word are part of it, as in SRS', () => {
   assert.deepEqual(t[0].args, ['x#y']);
 });
 
-test('a lone name may be followed by "{" on the next line (SRS reads the word before the newline)', () => {
-  const t = parseText('http_api\n{\n enabled on;\n}\n', F);
-  assert.equal(t[0].name, 'http_api');
-  assert.equal(t[0].children.length, 1);
+test('a name alone on its line is refused, its arguments or "{" on the next (SRS 6.0.135+, #4042)', () => {
+  fails('listen\n    1935;\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 7, /^conf\/t\.conf:1:7: unexpected end of line to parse token listen/);
+  fails('http_api\n{\n enabled on;\n}\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 9, /unexpected end of line to parse token http_api/);
+  fails('vhost a {\n  hls\n  { enabled on; }\n}\n', 'SRS_ERR_CONFIG_SYNTAX', 2, 6, /token hls/);
+  fails('dir0 \n { dir1 arg1; }', 'SRS_ERR_CONFIG_SYNTAX', 1, 6, /token dir0/);
+  // SRS ends a line at CR as well as LF
+  fails('listen\r1935;\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 7, /token listen/);
+  // what SRS's utest accepts: one directive per line, two on a line, CRLF endings
+  assert.deepEqual(parseText('dir0 arg0;dir1\targ1;\r\nhttp_api {\r\n}\r\n', F).map((d) => d.name), ['dir0', 'dir1', 'http_api']);
 });
 
 test('argument or ";" on the next line: SRS\'s "unexpected end of line", with a hint', () => {
@@ -69,7 +74,8 @@ test('unbalanced braces', () => {
 });
 
 test('unterminated quotes', () => {
-  fails('dir "abc;\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 5, /unterminated/);
+  fails('dir "abc;\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 10, /unexpected end of line to parse token dir/);
+  fails('"abc\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 1, /unterminated/);
   fails("dir 'abc", 'SRS_ERR_CONFIG_SYNTAX', 1, 5, /unterminated/);
   fails('dir "a"b;\n', 'SRS_ERR_CONFIG_SYNTAX', 1, 8, /after a quoted string/);
 });
@@ -92,11 +98,22 @@ test('empty file: a clear error from the loader', () => {
   }
 });
 
-test('$NAME and ${NAME} expand when set, stay as written otherwise; names never expand', () => {
-  assert.equal(expandVars('$A-${B}-$C', { A: '1', B: '2' }), '1-2-$C');
-  // "{" ends a bare word in SRS's grammar, so ${NAME} has to be quoted there.
-  const t = parseText('candidate $CANDIDATE;\nx "${PORT}" $NOPE;\n$A 1;\n', F, { CANDIDATE: '10.0.0.1', PORT: '1935', A: 'b' });
-  assert.deepEqual(t[0].args, ['10.0.0.1']);
-  assert.deepEqual(t[1].args, ['1935', '$NOPE']);
-  assert.equal(t[2].name, '$A');
+test('$VAR only where SRS expands it: candidate; every other value stays as written', () => {
+  const env = { CANDIDATE: '10.0.0.1', HOME: '/root', PORT: '1935', A: 'b' };
+  const t = parseText(
+    'rtc_server {\n  candidate $CANDIDATE;\n}\nstream_caster {\n sip { candidate $candidate; }\n}\n' +
+      'password "pa$HOME";\nx "${PORT}" $PORT;\n$A 1;\nrtc_server { candidate $NOPE; }\n',
+    F,
+    env,
+  );
+  assert.deepEqual(t[0].children[0].args, ['10.0.0.1']);
+  // srs_getenv upper-cases the name (and turns dots into _)
+  assert.deepEqual(t[1].children[0].children[0].args, ['10.0.0.1']);
+  assert.deepEqual(t[2].args, ['pa$HOME']);
+  assert.deepEqual(t[3].args, ['${PORT}', '$PORT']);
+  assert.equal(t[4].name, '$A');
+  // "If configed as ENV, but no ENV set, use default value": SRS's default candidate, *
+  assert.deepEqual(t[5].children[0].args, ['*']);
+  assert.equal(expandCandidate('192.168.1.2', env), '192.168.1.2');
+  assert.equal(expandCandidate('$EMPTY', { EMPTY: '' }), '*');
 });

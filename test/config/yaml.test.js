@@ -60,9 +60,9 @@ allow publish all;
   assert.deepEqual(y[6].loc, { file: 'conf/y.yaml', line: 9, col: 3 });
 });
 
-test('env expansion in YAML values', () => {
-  const y = parseYaml('candidate: ${CANDIDATE}\nx: $NOPE\n', 'y.yaml', { CANDIDATE: '1.2.3.4' });
-  assert.deepEqual(y.map((d) => d.args), [['1.2.3.4'], ['$NOPE']]);
+test('env expansion in YAML values: candidate only, as in the grammar', () => {
+  const y = parseYaml('candidate: $CANDIDATE\nx: $CANDIDATE\npassword: pa$HOME\n', 'y.yaml', { CANDIDATE: '1.2.3.4', HOME: '/root' });
+  assert.deepEqual(y.map((d) => d.args), [['1.2.3.4'], ['$CANDIDATE'], ['pa$HOME']]);
 });
 
 function yamlFails(text, line, code, re) {
