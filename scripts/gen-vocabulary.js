@@ -14,7 +14,7 @@ const path = require('node:path');
 const { parseText, parseWithIncludes, readSource } = require('../dist/config/grammar.js');
 
 const root = path.resolve(__dirname, '..');
-const confDir = path.resolve(process.argv[2] || path.join(root, '../shared/srs-conf'));
+const confDir = path.resolve(process.argv[2] || path.join(root, 'test/fixtures/srs-conf'));
 const out = path.resolve(process.argv[3] || path.join(root, 'src/config/vocabulary.ts'));
 
 // Blocks whose contents SRS passes through without checking names: ffmpeg parameters

@@ -7,7 +7,8 @@ import * as path from 'node:path';
 import { SrsError, SourceLocation } from '../errors';
 import { applyEnvOverrides, envOnlyDefaults, mistypedVariables, type EnvOverride } from './env';
 import { FileRefused, LIMITS, ParseBudget, parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
-import { buildConfig, checkConfig, checkVocabulary, defaultConfig, type ConfigWarning, type SrsConfig } from './schema';
+import { buildConfig, checkConfig, checkVocabulary, defaultConfig, envOnlyConfig, type ConfigWarning, type SrsConfig } from './schema';
+import { applyVhostEnvOverrides } from './vhost';
 import type * as YamlParser from './yaml';
 
 export type { ConfigWarning } from './schema';
@@ -139,9 +140,11 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 
   if (opts.envOnly || opts.file === null) {
     if (!opts.envOnly) throw new SrsError('SRS_ERR_USAGE', 'no config file given (use -c FILE, or -e for environment only)');
-    const config = defaultConfig();
+    // SRS adds __defaultVhost__ for -e, or every client would be refused "no vhost"
+    const config = envOnlyConfig();
     envOnlyDefaults(config, opts.env);
     const envOverrides = applyEnvOverrides(config, opts.env);
+    envOverrides.push(...applyVhostEnvOverrides(config, opts.env));
     checkConfig(config, undefined);
     return withLazyFilesHash({ config, warnings, files: [], envOverrides, source: '(environment)' }, new Map());
   }
@@ -175,6 +178,7 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
 
   const { config, hasListen } = buildConfig(directives, warnings);
   const envOverrides = applyEnvOverrides(config, opts.env);
+  envOverrides.push(...applyVhostEnvOverrides(config, opts.env));
   if (!hasListen && !envOverrides.some((o) => o.path === 'listen')) {
     throw new SrsError(
       'SRS_ERR_CONFIG_VALUE',

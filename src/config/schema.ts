@@ -2,6 +2,7 @@
 // vs unsupported), and value validation; the vhosts' media settings are built by vhost.ts.
 // Pure: takes a directive tree, returns a config and warnings.
 
+import { suggest } from './suggest';
 import * as net from 'node:net';
 import { SrsError, SourceLocation } from '../errors';
 import type { Directive } from './grammar';
@@ -219,20 +220,6 @@ const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...VHOST_IMPLEMENTED,
 ]);
 
-/** Levenshtein distance with adjacent transpositions (so "listne" is 1 from "listen"). */
-export function editDistance(a: string, b: string): number {
-  const d: number[][] = [];
-  for (let i = 0; i <= a.length; i++) d.push([i, ...new Array<number>(b.length).fill(0)]);
-  for (let j = 0; j <= b.length; j++) d[0][j] = j;
-  for (let i = 1; i <= a.length; i++) {
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      d[i][j] = Math.min(d[i - 1][j] + 1, d[i][j - 1] + 1, d[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d[i][j] = Math.min(d[i][j], d[i - 2][j - 2] + 1);
-    }
-  }
-  return d[a.length][b.length];
-}
 
 /** The names valid in a block ('' = top level); null when SRS knows no such block. */
 export function namesIn(blockPath: string): readonly string[] | null {
@@ -261,9 +248,8 @@ export function checkVocabulary(directives: readonly Directive[], blockPath: rea
       if (!names || !names.includes(d.name)) {
         let hint = '';
         if (names && names.length > 0) {
-          const best = [...names].sort((x, y) => editDistance(d.name, x) - editDistance(d.name, y) || x.localeCompare(y))[0];
-          const close = editDistance(d.name, best) <= Math.max(2, Math.floor(d.name.length / 3));
-          hint = close ? `; did you mean "${best}"?` : `; SRS knows no such directive there (nearest: "${best}")`;
+          const s = suggest(d.name, names);
+          hint = s === null ? '' : s.close ? `; did you mean "${s.best}"?` : `; SRS knows no such directive there (nearest: "${s.best}")`;
         } else {
           hint = `; "${block}" takes no directives inside`;
         }
