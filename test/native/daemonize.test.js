@@ -205,25 +205,6 @@ test('daemonize: bad options are TypeErrors', () => {
   assert.throws(() => n.daemonize({ ...base, stdout: undefined }), TypeError);
 });
 
-function cloexec(fd) {
-  const flags = fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/^flags:\s+(\d+)/m)[1];
-  return (parseInt(flags, 8) & 0o2000000) !== 0;
-}
-
-test('clearCloexec / setCloexec flip FD_CLOEXEC; a bad fd is EBADF', () => {
-  const fd = fs.openSync('/dev/null', 'r');
-  try {
-    assert.equal(cloexec(fd), true);
-    n.clearCloexec(fd);
-    assert.equal(cloexec(fd), false);
-    n.setCloexec(fd);
-    assert.equal(cloexec(fd), true);
-  } finally {
-    fs.closeSync(fd);
-  }
-  assert.throws(() => n.clearCloexec(fd), (e) => e.message === `fcntl(${fd}): EBADF` && e.code === 'EBADF' && e.syscall === 'fcntl');
-});
-
 test('the loader: importing never fails; native() says to run npm install when the addon is missing', () => {
   const dir = tmpdir();
   fs.mkdirSync(path.join(dir, 'dist'));
