@@ -115,13 +115,15 @@ test('daemonize: a detached daemon reports ready on fd 3 with the pid daemonize 
   fs.writeFileSync(script, DAEMON_JS);
   // a marker the daemon must not inherit: a fd of this process without O_CLOEXEC
   const marker = path.join(dir, 'marker');
-  const markerFd = fs.openSync(marker, 'w');
-  n.clearCloexec(markerFd);
+  const opened = fs.openSync(marker, 'w');
+  const markerFd = 200;
+  n.dup2(opened, markerFd); // dup2 clears FD_CLOEXEC on the copy
   let r;
   try {
     r = start({ file: process.execPath, argv: [process.execPath, script, 'arg2'], env: ['SRS_MARK=yes'], cwd: dir, stdout: log });
   } finally {
     fs.closeSync(markerFd);
+    fs.closeSync(opened);
   }
   assert.ok(Number.isInteger(r.pid) && r.pid > 0);
   const text = await readPipe(r.readFd, 'node daemon');
