@@ -212,6 +212,7 @@ exec chroot ${root} ${h.SRS} -c ${c.file}`;
   const readLog = () => (fs.existsSync(c.log) ? fs.readFileSync(c.log, 'utf8') : '');
   await h.waitFor(() => `the start line in ${c.log} (log: ${readLog()})`, () => /ready, pid/.test(readLog()));
   assert.match(readLog(), /foreground: in a container \(cgroup: \/proc\/1\/cgroup names docker/);
+  await h.waitFor(() => `the terminal to say why daemon on was ignored (output: ${out})`, () => out.includes('srs: daemon on ignored: running in a container (cgroup); staying in the foreground, logs go to '));
   assert.equal(h.pidGone(inContainer.pid), false, 'the command that started it is the server: it did not return');
   const pid = daemonPid(c.pidFile);
   assert.equal(pid, inContainer.pid, 'the server is the process we started (exec), not a daemon');
