@@ -105,6 +105,21 @@ test('a change in an included file', async (t) => {
   await expectMoved(srs, b);
 });
 
+/** The masks of pid's inotify watches on inode `inoHex`, from /proc/<pid>/fdinfo. */
+function inotifyMasks(pid, inoHex) {
+  const out = [];
+  for (const fd of fs.readdirSync(`/proc/${pid}/fdinfo`)) {
+    let text;
+    try {
+      text = fs.readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8');
+    } catch {
+      continue; // closed meanwhile
+    }
+    for (const m of text.matchAll(/^inotify wd:\w+ ino:(\w+) sdev:\w+ mask:(\w+)/gm)) if (m[1] === inoHex) out.push(parseInt(m[2], 16));
+  }
+  return out;
+}
+
 /**
  * A config in dir/conf/srs.conf, srs started in dir, and one in-place edit applied first: the watch
  * is settled and live before a test replaces things under it (a change within the watch's first
@@ -182,9 +197,38 @@ test('a single file bind-mounted over the config (unshare -m), written in place 
   t.after(() => srs.kill());
   await srs.waitForLine(/ready, pid/);
   assert.equal(await h.canConnect(a), true, 'srs read host.conf through the bind mount');
+  // the watch on the file's own inode, as the kernel lists it: its directory (the mount point's)
+  // never hears of a write through host.conf
+  const ino = fs.statSync(host).ino.toString(16);
+  await h.waitFor(() => `an inotify watch with IN_MODIFY on host.conf's inode ${ino} in /proc/${srs.pid}/fdinfo`, () => inotifyMasks(srs.pid, ino).some((m) => m & 0x2));
   // in place, twice: the same inode truncated and rewritten (a bind mount cannot follow a rename)
   fs.writeFileSync(host, body(dir, b, api));
   await expectMovedAgain(srs, b, 1);
   fs.writeFileSync(host, body(dir, c, api));
+  await expectMovedAgain(srs, c, 2);
+});
+
+test('the config directory is a mount that goes away (IN_UNMOUNT): the file under it is read, and a later edit is applied', async (t) => {
+  const dir = h.tmpdir('srs-watch-');
+  const conf = path.join(dir, 'conf');
+  fs.mkdirSync(conf);
+  const [a, b, c, api] = await h.freePorts(4);
+  const file = path.join(conf, 'srs.conf');
+  const seed = path.join(dir, 'seed.conf');
+  fs.writeFileSync(seed, body(dir, a, api));
+  // under the mount, hidden while it is there
+  fs.writeFileSync(file, body(dir, b, api));
+  const srs = h.startSrs(['-c', file], {
+    cwd: dir,
+    command: 'unshare',
+    prefix: ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs tmpfs "$0" && cp "$1" "$0/srs.conf" && shift && exec "$@"', conf, seed],
+  });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  assert.equal(await h.canConnect(a), true, 'srs read the config on the tmpfs');
+  const um = await h.run('nsenter', ['-t', String(srs.pid), '-m', 'umount', conf]);
+  assert.equal(um.code, 0, um.stderr);
+  await expectMovedAgain(srs, b, 1);
+  fs.writeFileSync(file, body(dir, c, api));
   await expectMovedAgain(srs, c, 2);
 });
