@@ -82,6 +82,8 @@ export class ConfigWatcher {
   /** directories gone, with why: logged once when lost, once when back */
   private lost = new Map<string, string>();
   private overflowed = false;
+  /** paths inotify refused (ENOSPC, EACCES): logged once */
+  private unwatchable = new Set<string>();
   private lastHash = '';
   private timer: unknown = null;
   private firstEventAt = 0;
@@ -143,6 +145,7 @@ export class ConfigWatcher {
     this.armed.clear();
     this.wds.clear();
     this.lost.clear();
+    this.unwatchable.clear();
   }
 
   /** The inotify callback (public so a test can hand it a batch directly). */
@@ -228,15 +231,27 @@ export class ConfigWatcher {
           if (cur !== undefined) this.release(t.path);
           continue;
         }
-        if (cur !== undefined && cur.watched === watched && cur.dev === st.dev && cur.ino === st.ino) continue;
+        if (cur !== undefined && cur.watched === watched && cur.dev === st.dev && cur.ino === st.ino) {
+          // moved away and back before we looked: the watch followed the inode, nothing was lost
+          if (watched === t.path && this.lost.get(t.path)) this.lost.delete(t.path);
+          continue;
+        }
         this.release(t.path);
         let wd: number;
         try {
           wd = inotify.addWatch(watched, mask[watched === t.path ? t.kind : 'dir'] | n.IN_MASK_ADD);
-        } catch {
-          changed = true; // gone between stat and watch: look again
+        } catch (e) {
+          const code = (e as NodeJS.ErrnoException).code;
+          if (code === 'ENOENT' || code === 'ENOTDIR') {
+            changed = true; // gone between stat and watch: look again
+          } else if (!this.unwatchable.has(watched)) {
+            // ENOSPC (fs.inotify.max_user_watches), EACCES: say so once, keep the other watches
+            this.unwatchable.add(watched);
+            this.notice('warn', { path: watched, error: code }, `config watch: cannot watch ${watched} (${code ?? String(e)}): its changes need a SIGHUP`);
+          }
           continue;
         }
+        this.unwatchable.delete(watched);
         changed = true;
         this.armed.set(t.path, { watched, wd, dev: st.dev, ino: st.ino });
         if (!this.wds.has(wd)) this.wds.set(wd, new Set());

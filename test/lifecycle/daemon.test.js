@@ -17,6 +17,8 @@ test('decision: every rule, with its reason', () => {
   assert.match(decideDaemon({ config: { ...on, daemon: false }, container: HOST, env: {}, pid: 100 }).reason, /daemon off/);
   const docker = decideDaemon({ config: on, container: DOCKER, env: {}, pid: 100 });
   assert.equal(docker.daemon, false);
+  assert.equal(docker.ignoredInContainer, true, 'the terminal is told');
+  assert.equal(decideDaemon({ config: { ...on, daemon: false }, container: DOCKER, env: {}, pid: 100 }).ignoredInContainer, undefined, 'daemon off: nothing was ignored');
   assert.match(docker.reason, /in a container \(dockerenv: \/\.dockerenv exists\), disable_daemon_for_docker on/);
   assert.equal(decideDaemon({ config: { ...on, disableDaemonForDocker: false }, container: DOCKER, env: {}, pid: 100 }).daemon, true);
   const systemd = decideDaemon({ config: on, container: HOST, env: { NOTIFY_SOCKET: '/run/systemd/notify' }, pid: 100 });

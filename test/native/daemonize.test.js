@@ -116,7 +116,8 @@ test('daemonize: a detached daemon reports ready on fd 3 with the pid daemonize 
   // a marker the daemon must not inherit: a fd of this process without O_CLOEXEC
   const marker = path.join(dir, 'marker');
   const opened = fs.openSync(marker, 'w');
-  const markerFd = 200;
+  let markerFd = 200;
+  while (fs.existsSync(`/proc/self/fd/${markerFd}`)) markerFd++;
   n.dup2(opened, markerFd); // dup2 clears FD_CLOEXEC on the copy
   let r;
   try {
