@@ -95,3 +95,33 @@ test('daemon on in a container: one line on stderr says why it stays in the fore
   assert.deepEqual(lines, [`srs: daemon on ignored: running in a container (in_docker); staying in the foreground, logs go to ${path.join(dir, 'srs.log')}`]);
   assert.equal(srs.out.stdout, '');
 });
+
+test('the real server on a full disk keeps serving, and says what it lost once the disk has room', async (t) => {
+  const dir = h.tmpdir('srs-log-full-');
+  const logs = path.join(dir, 'logs');
+  fs.mkdirSync(logs);
+  const [rtmp, api] = await h.freePorts(2);
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(file, `listen ${rtmp};\ndaemon off;\npid ${path.join(dir, 'srs.pid')};\nsrs_log_tank file;\nsrs_log_file ${path.join(logs, 'srs.log')};\nauto_reload_for_docker off;\nhttp_api { enabled on; listen ${api}; }\n`);
+  const srs = h.startSrs(['-c', file], {
+    cwd: dir,
+    command: 'unshare',
+    prefix: ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', logs],
+  });
+  t.after(() => srs.kill());
+  await h.waitFor(() => `srs to answer on the API: ${srs.output}`, () => h.canConnect(api));
+  // the tmpfs as srs sees it, through its mount namespace
+  const seen = path.join(`/proc/${srs.pid}/root`, logs);
+  const log = path.join(seen, 'srs.log');
+  await h.waitFor('the ready line', () => /ready, pid/.test(fs.readFileSync(log, 'utf8')));
+  try {
+    fs.writeFileSync(path.join(seen, 'filler'), Buffer.alloc(1 << 20));
+  } catch (e) {
+    if (e.code !== 'ENOSPC') throw e;
+  }
+  for (let i = 0; i < 50; i++) assert.equal((await h.request(api, `/api/v1/versions?full=${i}`)).status, 200, 'serving on a full disk');
+  fs.rmSync(path.join(seen, 'filler'));
+  await h.request(api, '/api/v1/versions?after=1');
+  await h.waitFor(() => `the resume line in the log: ${fs.readFileSync(log, 'utf8').slice(-800)}`, () => /log: \d+ lines dropped, [1-9]\d* write failures since .* \(ENOSPC\)/.test(fs.readFileSync(log, 'utf8')));
+  assert.match(fs.readFileSync(log, 'utf8'), /after=1/);
+});
