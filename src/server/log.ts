@@ -180,8 +180,8 @@ export class SrsLog {
   /**
    * SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file.
    * fds 1 and 2, when they were the old file (a daemon's: Node's own crash output goes there), are
-   * pointed at the new one, so no fd keeps a rotated or deleted file open. Throws the dup2 error
-   * ("dup2(7, 1): EBADF") after the log itself has been reopened.
+   * pointed at the new one, so no fd keeps a rotated or deleted file open. A dup2 that fails is
+   * logged ("dup2(7, 1): EBADF"), not thrown: the log itself has been reopened by then.
    */
   reopen(): void {
     if (this.options.tank !== 'file') return;
@@ -191,7 +191,13 @@ export class SrsLog {
     this.dest.reopen();
     // a sync destination has opened the new file by now; one busy writing reopens when it is done
     if (onto.length === 0 || this.options.dup2 === undefined || dest.fd === -1 || sameFile(fstatOf(dest.fd), old)) return;
-    for (const fd of onto) this.options.dup2(dest.fd, fd);
+    for (const fd of onto) {
+      try {
+        this.options.dup2(dest.fd, fd);
+      } catch (e) {
+        this.logger.warn({ fd, error: (e as Error).message }, `log reopened, but fd ${fd} stays on the old file: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Best effort, now: for a process that is dying (an uncaught exception). */
