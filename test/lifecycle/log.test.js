@@ -109,19 +109,21 @@ test('the real server on a full disk keeps serving, and says what it lost once t
     prefix: ['-m', '--propagation', 'private', 'sh', '-c', 'mount -t tmpfs -o size=64k tmpfs "$0" && exec "$@"', logs],
   });
   t.after(() => srs.kill());
-  await h.waitFor(() => `srs to answer on the API: ${srs.output}`, () => h.canConnect(api));
+  await h.waitFor(() => `srs to answer on the API: ${srs.output}`, () => h.canConnect(api), 20000);
   // the tmpfs as srs sees it, through its mount namespace
   const seen = path.join(`/proc/${srs.pid}/root`, logs);
   const log = path.join(seen, 'srs.log');
-  await h.waitFor('the ready line', () => /ready, pid/.test(fs.readFileSync(log, 'utf8')));
+  const read = () => (fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '');
+  await h.waitFor(() => `the ready line in ${log}: ${read()}`, () => /ready, pid/.test(read()));
   try {
     fs.writeFileSync(path.join(seen, 'filler'), Buffer.alloc(1 << 20));
   } catch (e) {
     if (e.code !== 'ENOSPC') throw e;
   }
-  for (let i = 0; i < 50; i++) assert.equal((await h.request(api, `/api/v1/versions?full=${i}`)).status, 200, 'serving on a full disk');
+  // ~100 bytes a line: more than the room left in the log's last page
+  for (let i = 0; i < 100; i++) assert.equal((await h.request(api, `/api/v1/versions?full=${i}`)).status, 200, 'serving on a full disk');
   fs.rmSync(path.join(seen, 'filler'));
   await h.request(api, '/api/v1/versions?after=1');
-  await h.waitFor(() => `the resume line in the log: ${fs.readFileSync(log, 'utf8').slice(-800)}`, () => /log: \d+ lines dropped, [1-9]\d* write failures since .* \(ENOSPC\)/.test(fs.readFileSync(log, 'utf8')));
-  assert.match(fs.readFileSync(log, 'utf8'), /after=1/);
+  await h.waitFor(() => `the resume line in the log: ${read().slice(-800)}`, () => /log: \d+ lines dropped, [1-9]\d* write failures since .* \(ENOSPC\)/.test(read()));
+  assert.match(read(), /after=1/);
 });
