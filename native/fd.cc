@@ -1,9 +1,9 @@
-// flock/funlock and the close-on-exec flag of a descriptor.
+// flock on the pid file, and dup2 so a reopened log takes over the daemon's fds 1 and 2.
 #include "errors.h"
 
 #include <errno.h>
-#include <fcntl.h>
 #include <sys/file.h>
+#include <unistd.h>
 
 namespace srs {
 
@@ -21,28 +21,18 @@ static void Flock(const Napi::CallbackInfo& info) {
   if (rc == -1) throw SysError(env, "flock", label, errno, true);
 }
 
-static void Funlock(const Napi::CallbackInfo& info) {
-  int fd = FdArg(info, 0, "fd");
-  std::string label = StringArg(info, 1, "label");
-  if (flock(fd, LOCK_UN) == -1) throw SysError(info.Env(), "flock", label, errno, true);
+// dup2(oldFd, newFd): newFd now refers to oldFd's open file; the error names both, "dup2(7, 1)".
+static void Dup2(const Napi::CallbackInfo& info) {
+  int from = FdArg(info, 0, "oldFd");
+  int to = FdArg(info, 1, "newFd");
+  int rc;
+  do rc = dup2(from, to); while (rc == -1 && errno == EINTR);
+  if (rc == -1) throw SysError(info.Env(), "dup2", std::to_string(from) + ", " + std::to_string(to), errno);
 }
-
-static void SetFdFlag(const Napi::CallbackInfo& info, bool cloexec) {
-  int fd = FdArg(info, 0, "fd");
-  int flags = fcntl(fd, F_GETFD);
-  if (flags == -1) throw SysError(info.Env(), "fcntl", std::to_string(fd), errno);
-  flags = cloexec ? (flags | FD_CLOEXEC) : (flags & ~FD_CLOEXEC);
-  if (fcntl(fd, F_SETFD, flags) == -1) throw SysError(info.Env(), "fcntl", std::to_string(fd), errno);
-}
-
-static void ClearCloexec(const Napi::CallbackInfo& info) { SetFdFlag(info, false); }
-static void SetCloexec(const Napi::CallbackInfo& info) { SetFdFlag(info, true); }
 
 void InitFd(Napi::Env env, Napi::Object exports) {
   exports.Set("flock", Napi::Function::New(env, Flock, "flock"));
-  exports.Set("funlock", Napi::Function::New(env, Funlock, "funlock"));
-  exports.Set("clearCloexec", Napi::Function::New(env, ClearCloexec, "clearCloexec"));
-  exports.Set("setCloexec", Napi::Function::New(env, SetCloexec, "setCloexec"));
+  exports.Set("dup2", Napi::Function::New(env, Dup2, "dup2"));
 }
 
 }  // namespace srs

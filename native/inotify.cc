@@ -16,7 +16,6 @@ class Inotify : public Napi::ObjectWrap<Inotify> {
                        {InstanceMethod("addWatch", &Inotify::AddWatch),
                         InstanceMethod("rmWatch", &Inotify::RmWatch),
                         InstanceMethod("close", &Inotify::Close),
-                        InstanceMethod("ref", &Inotify::DoRef),
                         InstanceMethod("unref", &Inotify::DoUnref)});
   }
 
@@ -114,10 +113,6 @@ class Inotify : public Napi::ObjectWrap<Inotify> {
     Unref();
   }
 
-  void DoRef(const Napi::CallbackInfo&) {
-    if (poll_ != nullptr) uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
-  }
-
   void DoUnref(const Napi::CallbackInfo&) {
     if (poll_ != nullptr) uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
   }
@@ -130,18 +125,15 @@ class Inotify : public Napi::ObjectWrap<Inotify> {
 
 void InitInotify(Napi::Env env, Napi::Object exports) {
   exports.Set("Inotify", Inotify::Define(env));
+  // only the bits src/lifecycle/watch.ts uses
   static const struct { const char* name; uint32_t value; } constants[] = {
-      {"IN_ACCESS", IN_ACCESS},           {"IN_MODIFY", IN_MODIFY},
-      {"IN_ATTRIB", IN_ATTRIB},           {"IN_CLOSE_WRITE", IN_CLOSE_WRITE},
-      {"IN_CLOSE_NOWRITE", IN_CLOSE_NOWRITE}, {"IN_OPEN", IN_OPEN},
-      {"IN_MOVED_FROM", IN_MOVED_FROM},   {"IN_MOVED_TO", IN_MOVED_TO},
-      {"IN_CREATE", IN_CREATE},           {"IN_DELETE", IN_DELETE},
-      {"IN_DELETE_SELF", IN_DELETE_SELF}, {"IN_MOVE_SELF", IN_MOVE_SELF},
-      {"IN_UNMOUNT", IN_UNMOUNT},         {"IN_Q_OVERFLOW", IN_Q_OVERFLOW},
-      {"IN_IGNORED", IN_IGNORED},         {"IN_ONLYDIR", IN_ONLYDIR},
-      {"IN_DONT_FOLLOW", IN_DONT_FOLLOW}, {"IN_EXCL_UNLINK", IN_EXCL_UNLINK},
+      {"IN_MODIFY", IN_MODIFY},           {"IN_ATTRIB", IN_ATTRIB},
+      {"IN_CLOSE_WRITE", IN_CLOSE_WRITE}, {"IN_MOVED_FROM", IN_MOVED_FROM},
+      {"IN_MOVED_TO", IN_MOVED_TO},       {"IN_CREATE", IN_CREATE},
+      {"IN_DELETE", IN_DELETE},           {"IN_DELETE_SELF", IN_DELETE_SELF},
+      {"IN_MOVE_SELF", IN_MOVE_SELF},     {"IN_UNMOUNT", IN_UNMOUNT},
+      {"IN_Q_OVERFLOW", IN_Q_OVERFLOW},   {"IN_IGNORED", IN_IGNORED},
       {"IN_MASK_ADD", IN_MASK_ADD},       {"IN_ISDIR", IN_ISDIR},
-      {"IN_ONESHOT", IN_ONESHOT},
   };
   for (const auto& c : constants) exports.Set(c.name, Napi::Number::New(env, c.value));
 }

@@ -10,6 +10,7 @@ import { decideDaemon, startDaemon, ReadinessReporter } from './lifecycle/daemon
 import { LifecycleController, describeStartError } from './lifecycle/controller';
 import { SystemdNotifier } from './lifecycle/notify';
 import { SrsLog } from './server/log';
+import { native } from './native';
 import { runSignalCommand } from './lifecycle/control-client';
 import { inheritedFromEnv, clearUpgradeEnv } from './lifecycle/upgrade';
 
@@ -93,9 +94,22 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
     process.exit(result.exitCode);
   }
 
+  if (decision.ignoredInContainer && !readiness.isDaemon) {
+    // SRS stays in the foreground silently, and a user who asked for a daemon waits at a quiet terminal
+    const where = config.logTank === 'file' ? logFile : 'the console';
+    process.stderr.write(`srs: daemon on ignored: running in a container (${container.sign ?? '?'}); staying in the foreground, logs go to ${where}\n`);
+  }
+
   let log: SrsLog;
   try {
-    log = new SrsLog({ tank: config.logTank, file: logFile, level: config.logLevel, format: config.logFormat });
+    log = new SrsLog({
+      tank: config.logTank,
+      file: logFile,
+      level: config.logLevel,
+      format: config.logFormat,
+      // the log's reopen points fds 1 and 2 (a daemon's, or a shell's `> srs.log`) at the new file
+      dup2: (from, to) => native().dup2(from, to),
+    });
   } catch (e) {
     return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
   }
@@ -104,7 +118,8 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
   const logStarting = (): void => {
     const logger = log.logger;
     logger.info(
-      { version: VERSION, pid: process.pid, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
+      // pid is in every line already (the logger's base)
+      { version: VERSION, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
       `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
     );
     for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);

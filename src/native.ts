@@ -61,16 +61,8 @@ export interface InotifyHandle {
   rmWatch(wd: number): void;
   /** stops polling and closes the descriptor; the watcher no longer holds the loop. Idempotent. */
   close(): void;
-  /** the watcher keeps the process alive (the default) */
-  ref(): void;
   /** the watcher does not keep the process alive */
   unref(): void;
-}
-
-export interface DatagramReceiverHandle {
-  /** the next datagram's text, or null if none arrived within timeoutMs (blocks: tests only) */
-  recv(timeoutMs: number): string | null;
-  close(): void;
 }
 
 export interface FlockOptions {
@@ -88,23 +80,18 @@ export interface Native {
   daemonize(opts: DaemonizeOptions): DaemonizeResult;
   /** flock(2); label names the file in the error; a held lock with nonBlocking throws EWOULDBLOCK */
   flock(fd: number, label: string, opts: FlockOptions): void;
-  /** flock(fd, LOCK_UN) */
-  funlock(fd: number, label: string): void;
   /** one datagram to systemd's notify socket: a path, or '@name' for an abstract socket */
   sdNotify(socketPath: string, message: string): void;
-  /** lets fd survive execve (a listening socket handed to the upgraded process) */
-  clearCloexec(fd: number): void;
-  setCloexec(fd: number): void;
+  /**
+   * dup2(2): newFd now refers to oldFd's open file (a reopened log onto a daemon's fds 1 and 2).
+   * Throws a NativeError "dup2(oldFd, newFd): EBADF".
+   */
+  dup2(oldFd: number, newFd: number): void;
   /** inotify on Node's event loop; every queued event is delivered in one batch */
   Inotify: new (onEvent: (events: InotifyEvent[]) => void) => InotifyHandle;
-  /** for tests: a bound AF_UNIX datagram socket (path or '@abstract') playing systemd's notify socket */
-  DatagramReceiver: new (path: string) => DatagramReceiverHandle;
-  readonly IN_ACCESS: number;
   readonly IN_MODIFY: number;
   readonly IN_ATTRIB: number;
   readonly IN_CLOSE_WRITE: number;
-  readonly IN_CLOSE_NOWRITE: number;
-  readonly IN_OPEN: number;
   readonly IN_MOVED_FROM: number;
   readonly IN_MOVED_TO: number;
   readonly IN_CREATE: number;
@@ -114,12 +101,8 @@ export interface Native {
   readonly IN_UNMOUNT: number;
   readonly IN_Q_OVERFLOW: number;
   readonly IN_IGNORED: number;
-  readonly IN_ONLYDIR: number;
-  readonly IN_DONT_FOLLOW: number;
-  readonly IN_EXCL_UNLINK: number;
   readonly IN_MASK_ADD: number;
   readonly IN_ISDIR: number;
-  readonly IN_ONESHOT: number;
 }
 
 /** build/Release/srs_native.node relative to the package root (dist/.. or src/..). */

@@ -2,6 +2,7 @@
 // and a pipe carries the daemon's readiness, or the error that stopped it, back to the command that
 // started it. That command exits 0 only when every listener is bound and the pid file is locked.
 import fs from 'node:fs';
+import path from 'node:path';
 import type { SrsConfig } from '../config/schema';
 import { SrsError, ExitCode, type ExitCodeValue } from '../errors';
 import net from 'node:net';
@@ -16,6 +17,8 @@ export const READY_TIMEOUT_MS = 30_000;
 export interface DaemonDecision {
   daemon: boolean;
   reason: string;
+  /** `daemon on` overruled because we run in a container: the terminal is told once (SRS is silent) */
+  ignoredInContainer?: boolean;
 }
 
 export interface DecisionInputs {
@@ -36,7 +39,7 @@ export function decideDaemon({ config, container, env, pid, upgradedFrom }: Deci
   if (pid === 1) return { daemon: false, reason: 'running as PID 1: a container init must stay in the foreground' };
   if (config.asprocess) return { daemon: false, reason: 'asprocess on: the parent supervises this process' };
   if (config.disableDaemonForDocker && container.inContainer) {
-    return { daemon: false, reason: `in a container (${container.sign ?? '?'}: ${container.detail}), disable_daemon_for_docker on` };
+    return { daemon: false, reason: `in a container (${container.sign ?? '?'}: ${container.detail}), disable_daemon_for_docker on`, ignoredInContainer: true };
   }
   return { daemon: true, reason: container.inContainer ? 'daemon on, disable_daemon_for_docker off' : `daemon on, not in a container (${container.detail})` };
 }
@@ -62,6 +65,8 @@ export async function startDaemon(opts: {
     .map(([k, v]) => `${k}=${v}`);
   let launched: { pid: number; readFd: number };
   try {
+    // as the foreground log does (SonicBoom's mkdir): the same config starts either way
+    if (opts.stdout !== null) fs.mkdirSync(path.dirname(opts.stdout), { recursive: true });
     launched = native().daemonize({
       file: process.execPath,
       argv: [process.execPath, ...process.execArgv, ...opts.argv],
@@ -72,7 +77,7 @@ export async function startDaemon(opts: {
     });
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
-    if (err.syscall === 'open' && opts.stdout !== null) {
+    if ((err.syscall === 'open' || err.syscall === 'mkdir') && opts.stdout !== null) {
       throw new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${opts.stdout}: cannot open for append (${err.code ?? '?'})`);
     }
     throw new SrsError('SRS_ERR_DAEMON', `cannot start the daemon: ${err.message}`);

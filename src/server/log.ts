@@ -1,6 +1,7 @@
 // Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
 // shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
 // that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
+import fs from 'node:fs';
 import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
 
@@ -74,6 +75,31 @@ export interface LogOptions {
   file: string;
   level: LogLevel;
   format: 'text' | 'json';
+  /**
+   * dup2(2), injected (src/server/ does not load the addon): on reopen, the new file's fd goes onto
+   * fds 1 and 2 if they were the log (a daemon's), so none stays on a rotated or deleted file.
+   */
+  dup2?: (oldFd: number, newFd: number) => void;
+  /** bytes of lines waiting for a log that cannot be written; beyond, lines are dropped (counted) */
+  backlogBytes?: number;
+  /** ms since the epoch: injectable for tests */
+  now?: () => number;
+}
+
+/** The bound on lines waiting for an unwritable log (a full disk), in bytes. */
+export const LOG_BACKLOG_BYTES = 1024 * 1024;
+
+export interface LogStats {
+  /** writes the destination refused (ENOSPC, EPIPE, EIO...) since start */
+  writeFailures: number;
+  /** lines dropped since start because the backlog was full */
+  droppedLines: number;
+}
+
+function countLines(data: string | Buffer): number {
+  let n = 0;
+  for (const c of String(data)) if (c === '\n') n++;
+  return Math.max(n, 1);
 }
 
 /** The process's logger and the destination that reopen/flush act on. */
@@ -81,14 +107,19 @@ export class SrsLog {
   readonly logger: pino.Logger;
   private readonly dest: Destination;
   readonly options: LogOptions;
-  /** writes the destination refused (EPIPE, ENOSPC...), for the API */
-  writeFailures = 0;
+  private writeFailures = 0;
+  private droppedLines = 0;
   lastWriteError: string | null = null;
+  /** the failing episode under way: when it began, and the counters then */
+  private failing: { since: number; failures: number; dropped: number } | null = null;
+  private readonly now: () => number;
 
   /** Throws when the file cannot be opened for append: an unwritable log is a start-up error. */
   constructor(options: LogOptions) {
     this.options = options;
+    this.now = options.now ?? Date.now;
     const pinoModule = loadPino();
+    const maxLength = options.backlogBytes ?? LOG_BACKLOG_BYTES;
     // A file is written synchronously: a write to the page cache costs microseconds, lines stay
     // in order through a reopen and an exit, and nothing is in flight when the process ends.
     // The console is asynchronous (a slow reader of a pipe, or journald, must not stall the
@@ -96,13 +127,32 @@ export class SrsLog {
     // writes), and drained in order before every exit (flushThen).
     this.dest =
       options.tank === 'file'
-        ? pinoModule.destination({ dest: options.file, sync: true, mkdir: true, append: true })
-        : pinoModule.destination({ dest: 1, sync: false });
+        ? pinoModule.destination({ dest: options.file, sync: true, mkdir: true, append: true, maxLength })
+        : pinoModule.destination({ dest: 1, sync: false, maxLength });
     // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
-    // down with it: SonicBoom reports it as an 'error' event, which unheard would throw.
+    // down with it: SonicBoom reports it as an 'error' event, which unheard would throw. It keeps
+    // the refused bytes and retries them with the next line; maxLength bounds what waits, and
+    // what is over it is dropped ('drop'), counted here.
     this.dest.on('error', (e: NodeJS.ErrnoException) => {
+      this.failing ??= { since: this.now(), failures: this.writeFailures, dropped: this.droppedLines };
       this.writeFailures++;
       this.lastWriteError = e.code ?? e.message;
+    });
+    this.dest.on('drop', (data: string | Buffer) => {
+      this.failing ??= { since: this.now(), failures: this.writeFailures, dropped: this.droppedLines };
+      this.droppedLines += countLines(data);
+    });
+    this.dest.on('write', () => {
+      const f = this.failing;
+      if (f === null) return;
+      this.failing = null;
+      // once, when writing resumes; not from inside the destination's own write
+      setImmediate(() =>
+        this.logger.warn(
+          { dropped_lines: this.droppedLines - f.dropped, write_failures: this.writeFailures - f.failures, since: f.since, error: this.lastWriteError },
+          `log: ${this.droppedLines - f.dropped} lines dropped, ${this.writeFailures - f.failures} write failures since ${formatTime(f.since)} (${this.lastWriteError ?? '?'})`,
+        ),
+      );
     });
     const dest = this.dest;
     const stream: pino.DestinationStream =
@@ -122,9 +172,32 @@ export class SrsLog {
     this.logger.level = pinoLevel(level);
   }
 
-  /** SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file. */
+  /** Write failures and dropped lines since start (for /api/v1/summaries and /metrics). */
+  stats(): LogStats {
+    return { writeFailures: this.writeFailures, droppedLines: this.droppedLines };
+  }
+
+  /**
+   * SIGUSR1: reopen the file logrotate has moved away; lines written meanwhile land in one file.
+   * fds 1 and 2, when they were the old file (a daemon's: Node's own crash output goes there), are
+   * pointed at the new one, so no fd keeps a rotated or deleted file open. A dup2 that fails is
+   * logged ("dup2(7, 1): EBADF"), not thrown: the log itself has been reopened by then.
+   */
   reopen(): void {
-    if (this.options.tank === 'file') this.dest.reopen();
+    if (this.options.tank !== 'file') return;
+    const dest = this.dest as Destination & { fd: number };
+    const old = fstatOf(dest.fd);
+    const onto = old === null ? [] : [1, 2].filter((fd) => sameFile(fstatOf(fd), old));
+    this.dest.reopen();
+    // a sync destination has opened the new file by now; one busy writing reopens when it is done
+    if (onto.length === 0 || this.options.dup2 === undefined || dest.fd === -1 || sameFile(fstatOf(dest.fd), old)) return;
+    for (const fd of onto) {
+      try {
+        this.options.dup2(dest.fd, fd);
+      } catch (e) {
+        this.logger.warn({ fd, error: (e as Error).message }, `log reopened, but fd ${fd} stays on the old file: ${(e as Error).message}`);
+      }
+    }
   }
 
   /** Best effort, now: for a process that is dying (an uncaught exception). */
@@ -154,6 +227,18 @@ export class SrsLog {
     };
     attempt();
   }
+}
+
+function fstatOf(fd: number): fs.Stats | null {
+  try {
+    return fs.fstatSync(fd);
+  } catch {
+    return null;
+  }
+}
+
+function sameFile(a: fs.Stats | null, b: fs.Stats | null): boolean {
+  return a !== null && b !== null && a.dev === b.dev && a.ino === b.ino;
 }
 
 /** An 8-character context id per connection, as SRS prints in `[cid]`. */

@@ -17,6 +17,8 @@ test('decision: every rule, with its reason', () => {
   assert.match(decideDaemon({ config: { ...on, daemon: false }, container: HOST, env: {}, pid: 100 }).reason, /daemon off/);
   const docker = decideDaemon({ config: on, container: DOCKER, env: {}, pid: 100 });
   assert.equal(docker.daemon, false);
+  assert.equal(docker.ignoredInContainer, true, 'the terminal is told');
+  assert.equal(decideDaemon({ config: { ...on, daemon: false }, container: DOCKER, env: {}, pid: 100 }).ignoredInContainer, undefined, 'daemon off: nothing was ignored');
   assert.match(docker.reason, /in a container \(dockerenv: \/\.dockerenv exists\), disable_daemon_for_docker on/);
   assert.equal(decideDaemon({ config: { ...on, disableDaemonForDocker: false }, container: DOCKER, env: {}, pid: 100 }).daemon, true);
   const systemd = decideDaemon({ config: on, container: HOST, env: { NOTIFY_SOCKET: '/run/systemd/notify' }, pid: 100 });
@@ -212,6 +214,7 @@ exec chroot ${root} ${h.SRS} -c ${c.file}`;
   const readLog = () => (fs.existsSync(c.log) ? fs.readFileSync(c.log, 'utf8') : '');
   await h.waitFor(() => `the start line in ${c.log} (log: ${readLog()})`, () => /ready, pid/.test(readLog()));
   assert.match(readLog(), /foreground: in a container \(cgroup: \/proc\/1\/cgroup names docker/);
+  await h.waitFor(() => `the terminal to say why daemon on was ignored (output: ${out})`, () => out.includes('srs: daemon on ignored: running in a container (cgroup); staying in the foreground, logs go to '));
   assert.equal(h.pidGone(inContainer.pid), false, 'the command that started it is the server: it did not return');
   const pid = daemonPid(c.pidFile);
   assert.equal(pid, inContainer.pid, 'the server is the process we started (exec), not a daemon');

@@ -56,3 +56,34 @@ test('real logrotate (create + postrotate USR1) loses and duplicates no line', a
   assert.match(newText, new RegExp(`n=${last} `), 'new lines land in the new file');
   assert.doesNotMatch(oldText, /log file reopened/);
 });
+
+test('a daemon under real logrotate: after the reopen no fd points at the rotated or a deleted file', async (t) => {
+  const dir = h.tmpdir('srs-rotate-');
+  const [rtmp] = await h.freePorts(1);
+  const log = path.join(dir, 'objs', 'srs.log');
+  const pid = path.join(dir, 'objs', 'srs.pid');
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(file, `listen ${rtmp};\ndaemon on;\ndisable_daemon_for_docker off;\npid ${pid};\nsrs_log_tank file;\nsrs_log_file ${log};\nauto_reload_for_docker off;\n`);
+  h.trackPidFile(pid);
+  const r = await h.runSrsAsync(['-c', file], { cwd: dir });
+  assert.equal(r.code, 0, r.output);
+  const daemon = h.track(Number(fs.readFileSync(pid, 'utf8')));
+  t.after(() => h.killPid(daemon));
+  const fds = () => fs.readdirSync(`/proc/${daemon}/fd`).map((fd) => [fd, fs.readlinkSync(`/proc/${daemon}/fd/${fd}`)]);
+  assert.deepEqual(fds().filter(([fd]) => fd === '1' || fd === '2').map(([, target]) => target), [log, log], 'the daemon\'s fds 1 and 2 are the log');
+
+  // the shipped config, compressing (so the rotated file is deleted on the second run)
+  const shipped = fs.readFileSync(path.join(h.ROOT, 'etc', 'logrotate.d', 'srs'), 'utf8');
+  const conf = path.join(dir, 'logrotate.conf');
+  fs.writeFileSync(conf, shipped.replaceAll('/usr/local/srs', dir).replace(/create 0644 root root/, 'create 0644'));
+  for (let round = 1; round <= 2; round++) {
+    const rot = await h.run('logrotate', ['-f', '-s', path.join(dir, 'logrotate.state'), conf]);
+    assert.equal(rot.code, 0, rot.stderr);
+    await h.waitFor(`round ${round}: the reopen to be logged in the new file`, () => fs.existsSync(log) && /log file reopened/.test(fs.readFileSync(log, 'utf8')));
+    const stale = fds().filter(([, target]) => target.startsWith(`${log}.`) || target.endsWith(' (deleted)'));
+    assert.deepEqual(stale, [], `round ${round}: fds on a rotated or deleted file`);
+    assert.deepEqual(fds().filter(([fd]) => fd === '1' || fd === '2').map(([, target]) => target), [log, log], `round ${round}: fds 1 and 2 follow the log`);
+  }
+  h.killPid(daemon, 'SIGTERM');
+  await h.waitFor(`daemon ${daemon} to exit`, () => h.pidGone(daemon));
+});

@@ -143,3 +143,104 @@ test('planReload: reloadable changes apply, the others keep their running value'
   assert.deepEqual(plan.ignored.map((c) => c.path).sort(), ['daemon', 'pid']);
   assert.deepEqual(plan.applied.map((c) => c.path).sort(), ['max_connections', 'srs_log_level']);
 });
+
+/** setup() with a config inside a subdirectory, and the watcher's notices collected. */
+function setupInSubdir(t) {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'srs-watcher-'));
+  t.after(() => fs.rmSync(root, { recursive: true, force: true }));
+  const dir = path.join(root, 'conf');
+  fs.mkdirSync(dir);
+  const file = path.join(dir, 'srs.conf');
+  fs.writeFileSync(file, 'listen 1935;\n');
+  const clock = new ManualClock();
+  const changes = [];
+  const notices = [];
+  const w = new ConfigWatcher((why) => changes.push(why), clock, (level, fields, msg) => notices.push(`${level}: ${msg}`));
+  t.after(() => w.stop());
+  w.watch([file], filesHash([file]));
+  clock.advance(WATCH_DEBOUNCE_MS);
+  return { root, dir, file, clock, changes, notices, w };
+}
+
+test('IN_Q_OVERFLOW: events were lost, so every file is re-read (a change is applied, no change is not)', (t) => {
+  const { n } = { n: require('../../dist/native.js').native() };
+  const { file, clock, changes, notices, w } = setupInSubdir(t);
+  const overflow = [{ wd: -1, mask: n.IN_Q_OVERFLOW, cookie: 0, name: '' }];
+  let before = clock.seq;
+  w.onEvents(overflow);
+  assert.equal(clock.seq, before + 1, 'an overflow arms the check');
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, [], 'same content after an overflow: no reload');
+  assert.match(notices.join('\n'), /inotify queue overflowed/);
+  // the content changes, and (as in a real overflow) the event saying so is the one lost: the
+  // change is delivered synchronously, before the real inotify event can reach the loop
+  fs.writeFileSync(file, 'listen 1936;\n');
+  before = clock.seq;
+  w.onEvents(overflow);
+  assert.equal(clock.seq, before + 1);
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify'], 'the change is found by re-reading');
+});
+
+test('the config directory deleted and created again: the watch is re-armed, logged once, and a later edit is seen', async (t) => {
+  const { dir, file, clock, changes, notices } = setupInSubdir(t);
+  let armed = clock.armed('the directory deleted');
+  fs.rmSync(dir, { recursive: true });
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify'], 'the config went away: the owner is told (its reload reports the missing file)');
+  assert.equal(notices.filter((l) => /config watch lost: .*conf deleted; watching .* until it exists again/.test(l)).length, 1, notices.join('\n'));
+
+  armed = clock.armed('the directory created again');
+  fs.mkdirSync(dir);
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.match(notices.join('\n'), /config watch re-armed on .*conf/);
+
+  armed = clock.armed('the config written in the new directory');
+  fs.writeFileSync(file, 'listen 1937;\n');
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify', 'inotify']);
+  armed = clock.armed('a later in-place edit');
+  fs.writeFileSync(file, 'listen 1938;\n');
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify', 'inotify', 'inotify']);
+  assert.equal(notices.filter((l) => /lost/.test(l)).length, 1, `logged once: ${notices.join('\n')}`);
+});
+
+test('a new directory renamed over the config directory: the watch follows the path, not the old inode', async (t) => {
+  const { root, dir, file, clock, changes } = setupInSubdir(t);
+  const next = path.join(root, 'conf.new');
+  fs.mkdirSync(next);
+  fs.writeFileSync(path.join(next, 'srs.conf'), 'listen 2000;\n');
+  let armed = clock.armed('the old directory moved away');
+  fs.renameSync(dir, path.join(root, 'conf.old'));
+  fs.renameSync(next, dir);
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify']);
+  // an edit in the old directory is no longer the config; one in the new is
+  fs.writeFileSync(path.join(root, 'conf.old', 'srs.conf'), 'listen 3000;\n');
+  armed = clock.armed('an edit in the new directory');
+  fs.writeFileSync(file, 'listen 2001;\n');
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify', 'inotify']);
+});
+
+test('an in-place write through another path to the same inode (a hard link, as a bind mount) is seen', async (t) => {
+  const { root, file, clock, changes } = setupInSubdir(t);
+  // the directory of the other name is not watched: only the file's own inode can tell
+  const elsewhere = fs.mkdtempSync(path.join(os.tmpdir(), 'srs-watcher-other-'));
+  t.after(() => fs.rmSync(elsewhere, { recursive: true, force: true }));
+  const other = path.join(elsewhere, 'host.conf');
+  fs.linkSync(file, other);
+  assert.ok(!other.startsWith(root));
+  const armed = clock.armed('a write through the other name');
+  fs.writeFileSync(other, 'listen 4000;\n');
+  await armed;
+  clock.advance(WATCH_DEBOUNCE_MS);
+  assert.deepEqual(changes, ['inotify']);
+});
