@@ -181,6 +181,63 @@ export function locatePidFile(
   }
 }
 
+/**
+ * The srs processes running `configFile` (`-c FILE` resolved against their working directory),
+ * with the pid file each holds, found through the kernel: /proc/locks names the processes holding
+ * a flock, their /proc/PID/fd the locked file. What `-s` falls back on when the pid file the config
+ * names now is not held (its `pid` directive was edited since the start): systemd knows its
+ * MAINPID, this is ours. A draining old process of an upgrade (holding `.oldbin`) comes last.
+ */
+export function serversOfConfig(configFile: string, proc = '/proc'): Array<{ pid: number; pidFile: string }> {
+  const inodes = new Map<number, Set<number>>();
+  let locks = '';
+  try {
+    locks = fs.readFileSync(path.join(proc, 'locks'), 'utf8');
+  } catch {
+    return [];
+  }
+  for (const line of locks.split('\n')) {
+    // "1: FLOCK  ADVISORY  WRITE 26207 00:27:14 0 EOF" (major:minor:inode)
+    const m = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(\d+)\s+[0-9a-f]+:[0-9a-f]+:(\d+)\s/.exec(line);
+    if (!m) continue;
+    const pid = Number(m[1]);
+    if (!inodes.has(pid)) inodes.set(pid, new Set());
+    inodes.get(pid)!.add(Number(m[2]));
+  }
+  const real = (p: string): string => {
+    try {
+      return fs.realpathSync(p);
+    } catch {
+      return p;
+    }
+  };
+  const wanted = real(configFile);
+  const found: Array<{ pid: number; pidFile: string }> = [];
+  for (const [pid, held] of inodes) {
+    try {
+      const argv = fs.readFileSync(path.join(proc, String(pid), 'cmdline'), 'utf8').split('\0');
+      const i = argv.indexOf('-c');
+      if (i < 0 || !argv[i + 1]) continue;
+      const cwd = fs.readlinkSync(path.join(proc, String(pid), 'cwd'));
+      if (real(path.resolve(cwd, argv[i + 1]!)) !== wanted) continue;
+      const fdDir = path.join(proc, String(pid), 'fd');
+      for (const fd of fs.readdirSync(fdDir)) {
+        try {
+          const st = fs.statSync(path.join(fdDir, fd));
+          if (!st.isFile() || !held.has(st.ino)) continue;
+          const target = fs.readlinkSync(path.join(fdDir, fd));
+          if (!target.endsWith(' (deleted)')) found.push({ pid, pidFile: target });
+        } catch {
+          // closed meanwhile
+        }
+      }
+    } catch {
+      // gone meanwhile, or not ours to read
+    }
+  }
+  return found.sort((a, b) => Number(a.pidFile.endsWith('.oldbin')) - Number(b.pidFile.endsWith('.oldbin')));
+}
+
 /** Whether this process could create a file in dir (access(2): read-only mounts, modes, immutable). */
 function dirWritable(dir: string): boolean {
   try {
@@ -225,18 +282,30 @@ export async function runSignalCommand(
     }
     throw e;
   }
-  const pidFile = where.file;
   // Relative to where the command runs when it lies below it (objs/srs.pid), absolute otherwise.
-  const rel = path.relative(cwd, pidFile);
-  const shown = rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : pidFile;
+  const showPath = (file: string): string => {
+    const rel = path.relative(cwd, file);
+    return rel && !rel.startsWith('..') && !path.isAbsolute(rel) ? rel : file;
+  };
+  let pidFile = where.file;
   if (where.problem !== null) {
     const from = where.how === 'lenient' ? 'its pid directive' : where.guess ? 'the default, as the config cannot be read' : 'the default, as it names none';
     complain(`warning: ${where.problem}`);
-    complain(`warning: the config does not load; pid file ${shown} from ${from}`);
+    complain(`warning: the config does not load; pid file ${showPath(pidFile)} from ${from}`);
   }
+  let locked = isPidFileLocked(pidFile);
+  if (!locked && cmd.file !== null && !cmd.envOnly) {
+    // the config names another pid file than the server running it holds (edited since)
+    const running = serversOfConfig(path.resolve(cwd, cmd.file))[0];
+    if (running) {
+      complain(`warning: ${showPath(pidFile)} is not held, but pid ${running.pid} runs ${cmd.file} and holds ${showPath(running.pidFile)}: using that`);
+      pidFile = running.pidFile;
+      locked = isPidFileLocked(pidFile);
+    }
+  }
+  const shown = showPath(pidFile);
   // a reader removes what killed processes left (pidfile.ts: records die with their pids)
   removeStaleRecords(pidFile);
-  const locked = isPidFileLocked(pidFile);
   const pid = readPid(pidFile);
 
   if (cmd.verb === 'pid') {

@@ -311,3 +311,21 @@ test('a refused upgrade, then a quit: no .upgrade left', async (t) => {
   await s.srs.waitForExit(20000);
   assert.deepEqual(fs.readdirSync(s.dir).filter((f) => f.startsWith('srs.pid')), []);
 });
+
+test('the config now names another pid file (edited since the start): -s finds the server running that config through the kernel', async (t) => {
+  const s = await startServer(t);
+  const moved = path.join(s.dir, 'elsewhere', 'srs.pid');
+  fs.writeFileSync(s.file, fs.readFileSync(s.file, 'utf8').replace(`pid ${s.pidFile};`, `pid ${moved};`));
+  const status = await h.runSrsAsync(['-s', 'status', '-c', 'srs.conf'], { cwd: s.dir });
+  assert.equal(status.code, 0, status.output);
+  assert.match(status.stdout, new RegExp(`running, pid ${s.srs.pid} \\(srs\\.pid\\)`));
+  assert.match(status.stderr, new RegExp(`elsewhere/srs\\.pid is not held, but pid ${s.srs.pid} runs srs\\.conf and holds srs\\.pid: using that`));
+  // and broken as well
+  fs.writeFileSync(s.file, `${fs.readFileSync(s.file, 'utf8')}\nmax_connections zero;\n`);
+  const stop = await h.runSrsAsync(['-s', 'stop', '-c', s.file], { cwd: s.dir });
+  assert.equal(stop.code, 0, stop.output);
+  assert.match(stop.stdout, new RegExp(`pid ${s.srs.pid} quit \\(SIGTERM\\)`));
+  await s.srs.waitForExit();
+  const none = await h.runSrsAsync(['-s', 'status', '-c', s.file], { cwd: s.dir });
+  assert.equal(none.code, 3, none.output);
+});
