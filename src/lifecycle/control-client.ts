@@ -411,7 +411,9 @@ async function awaitRecord<T>(pidFile: string, kind: RecordKind, answers: (r: T)
     return record !== null || processGone(pid);
   });
   if (record === null) {
-    complain(processGone(pid) ? `pid ${pid} exited during the ${kind}` : `pid ${pid} did not report the ${kind}'s outcome within ${timeoutMs / 1000}s`);
+    const dir = path.dirname(pidFile);
+    const why = dirWritable(dir) ? '' : ` (${dir} is not writable, nor was ${fallbackRecordPath(kind, pid)} written: see its log)`;
+    complain(processGone(pid) ? `pid ${pid} exited during the ${kind}` : `pid ${pid} did not report the ${kind}'s outcome within ${timeoutMs / 1000}s${why}`);
   }
   return record;
 }
