@@ -6,12 +6,12 @@
 #
 # The installed tree is self-contained and runs from PREFIX as SRS's does
 # (cd PREFIX && ./objs/srs -c conf/srs.conf): objs/srs, dist/, build/Release/srs_native.node,
-# production node_modules, package.json, conf/, etc/, usr/, objs/nginx/html. etc/init.d/srs, the
-# systemd unit and the supervisor files get PREFIX written into them. DESTDIR is a staging root
+# production node_modules, package.json, conf/, etc/, usr/, objs/nginx/html. Every file naming
+# the root gets PREFIX written into it (below). DESTDIR is a staging root
 # for packagers: files land in $(DESTDIR)$(PREFIX) but name PREFIX.
 #
 # $(PREFIX)/.install-manifest lists every file and directory install put there; uninstall removes
-# those and nothing else: logs, pid and reload-status files the server wrote are left and listed.
+# those, and the pid file and records a stopped server left in objs/; logs are left and listed.
 
 PREFIX ?= /usr/local/srs
 DESTDIR ?=
@@ -23,10 +23,14 @@ MANIFEST := .install-manifest
 STAGE := objs/.install-stage-$(shell echo $$PPID)
 TS_SOURCES := $(shell find src -name '*.ts') tsconfig.json
 NATIVE_SOURCES := $(wildcard native/*.cc native/*.h) binding.gyp
-# Files that name the install root: /usr/local/srs in the tree becomes $(PREFIX). (Not the
-# Kubernetes manifest and the Dockerfile: inside the image the root is /usr/local/srs.)
-PREFIXED := usr/lib/systemd/system/srs.service etc/supervisor/srs.conf etc/daemontools/srs/run \
-	etc/runit/srs/run etc/upstart/srs.conf
+# Every installed text file that names the install root has /usr/local/srs replaced by $(PREFIX)
+# (init.d, logrotate, the systemd unit, supervisor, daemontools, runit and upstart files, the
+# sample configs' comments), but for the files that describe the container image, whose root is
+# /usr/local/srs whatever PREFIX the host uses: the Kubernetes manifest.
+IMAGE_FILES := etc/kubernetes/srs.yaml
+# What a server leaves next to its pid file (reload and upgrade records, the `.oldbin` of an
+# upgrade, temp files of an atomic write): uninstall removes them with the tree.
+RECORDS := objs/srs.pid objs/srs.pid.reload objs/srs.pid.upgrade objs/srs.pid.oldbin
 
 .PHONY: all build test install uninstall clean-stage
 .DELETE_ON_ERROR:
@@ -64,7 +68,8 @@ install: build clean-stage
 	cp -pR conf etc usr $(STAGE)/
 	cp -pR objs/nginx/html $(STAGE)/objs/nginx/html
 	sed -i 's|^ROOT=""|ROOT="$(PREFIX)"|' $(STAGE)/etc/init.d/srs
-	cd $(STAGE) && for f in $(PREFIXED); do [ ! -f "$$f" ] || sed -i 's|/usr/local/srs|$(PREFIX)|g' "$$f"; done
+	cd $(STAGE) && grep -rlIF /usr/local/srs conf etc usr | while read -r f; do \
+		case " $(IMAGE_FILES) " in *" $$f "*) ;; *) sed -i 's|/usr/local/srs|$(PREFIX)|g' "$$f" ;; esac; done
 	cd $(STAGE) && { find . -mindepth 1 ! -type d; find . -mindepth 1 -type d -printf '%p/\n'; } \
 		| sed 's|^\./||' | LC_ALL=C sort > ../$(notdir $(STAGE)).manifest
 	mv $(STAGE).manifest $(STAGE)/$(MANIFEST)
@@ -81,6 +86,10 @@ clean-stage:
 uninstall:
 	@[ -f $(TARGET)/$(MANIFEST) ] || { echo "no $(TARGET)/$(MANIFEST): nothing installed there by make install" >&2; exit 1; }
 	cd $(TARGET) && grep -v '/$$' $(MANIFEST) | xargs -r -d '\n' rm -f --
+	@# records of a server that is gone (one still running keeps its pid file locked: refuse)
+	@cd $(TARGET) && if [ -f objs/srs.pid ] && ! flock -n objs/srs.pid true 2>/dev/null; then \
+		echo "srs still runs from $(TARGET) (objs/srs.pid is locked): its records are left" >&2; \
+	else rm -f $(RECORDS) objs/srs.pid.*.tmp objs/srs.pid.*.tmp.* objs/srs.pid.new.* objs/srs.pid.*.gone.*; fi
 	cd $(TARGET) && grep '/$$' $(MANIFEST) | LC_ALL=C sort -r | xargs -r -d '\n' rmdir --ignore-fail-on-non-empty --
 	rm -f $(TARGET)/$(MANIFEST)
 	rmdir --ignore-fail-on-non-empty $(TARGET)

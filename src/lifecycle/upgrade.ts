@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import type { Readable } from 'node:stream';
 import type pino from 'pino';
 import { READY_FD_ENV } from './daemon';
-import type { PidFileLock } from './pidfile';
+import { writeRecord, type PidFileLock } from './pidfile';
 
 export const INHERITED_ENV = 'SRS_INHERITED_FDS';
 export const PARENT_ENV = 'SRS_UPGRADE_PARENT';
@@ -123,11 +123,6 @@ export function launchUpgrade(opts: {
 }
 
 /**
- * The old process's side of a handover: set the pid file aside, launch, wait, and record the
- * outcome next to the pid file (`-s upgrade` waits for it). On failure the pid file is ours
- * again and the reason is logged; on success the caller drains and leaves.
- */
-/**
  * `<pid file>.upgrade`: the outcome of the last SIGUSR2, which `srs -s upgrade` waits for. A
  * refused upgrade writes one too (`refused`), so that the command answers at once.
  */
@@ -136,15 +131,19 @@ export function writeUpgradeRecord(
   r: { ok: boolean; message: string; new_pid: number | null; started_at: number; refused?: boolean },
   log: { warn(obj: object, msg: string): void },
 ): void {
-  const file = `${pidPath}.upgrade`;
   try {
-    fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...r, old_pid: process.pid, at: Date.now() }) + '\n');
-    fs.renameSync(`${file}.tmp`, file);
+    // next to the pid file, or in the fallback when its directory cannot take it (pidfile.ts)
+    writeRecord(pidPath, 'upgrade', { ...r, old_pid: process.pid, at: Date.now() });
   } catch (e) {
     log.warn({ err: e }, 'could not write the upgrade status file');
   }
 }
 
+/**
+ * The old process's side of a handover: set the pid file aside, launch, wait, and record the
+ * outcome next to the pid file (`-s upgrade` waits for it). On failure the pid file is ours
+ * again and the reason is logged; on success the caller drains and leaves.
+ */
 export async function handOverSockets(opts: {
   log: pino.Logger;
   pidFile: PidFileLock;

@@ -29,11 +29,16 @@ test('make install into DESTDIR+PREFIX: a self-contained tree naming PREFIX; mak
     assert.match(unit, /^ExecStart=\/opt\/srs\/objs\/srs -c conf\/srs\.conf$/m);
     assert.match(unit, /^WorkingDirectory=\/opt\/srs$/m);
     assert.doesNotMatch(unit, /\/usr\/local\/srs/);
-    for (const f of ['etc/supervisor/srs.conf', 'etc/daemontools/srs/run', 'etc/runit/srs/run', 'etc/upstart/srs.conf']) {
+    for (const f of ['etc/supervisor/srs.conf', 'etc/daemontools/srs/run', 'etc/runit/srs/run', 'etc/upstart/srs.conf', 'etc/logrotate.d/srs']) {
       const text = fs.readFileSync(path.join(top, f), 'utf8');
       assert.doesNotMatch(text, /\/usr\/local\/srs/, `${f} names the prefix`);
       assert.match(text, /\/opt\/srs/, `${f} names the prefix`);
     }
+    assert.match(fs.readFileSync(path.join(top, 'etc/logrotate.d/srs'), 'utf8'), /^\/opt\/srs\/objs\/srs\.log \{$/m);
+    // No installed file names the default root, but the Kubernetes manifest: it describes the
+    // container image, whose root is /usr/local/srs whatever the host's PREFIX.
+    const naming = await run('grep', ['-rlIF', '/usr/local/srs', '.'], { cwd: top });
+    assert.deepEqual(naming.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, '')).sort(), ['etc/kubernetes/srs.yaml'], naming.output);
     // The tree runs on its own: version and config test from the prefix.
     const v = await run(path.join(top, 'objs/srs'), ['-v'], { cwd: top });
     assert.equal(v.code, 0, v.output);
@@ -139,11 +144,12 @@ vhost __defaultVhost__ { }
       assert.equal(ok.code, 0, ok.output);
       assert.match(ok.stdout, new RegExp(`reloaded pid ${pid}: applied .*max_connections`));
 
-      // A file that does not parse: refused before any signal.
+      // A file that does not parse: the running server is still found (its pid file read
+      // leniently), judges the file, refuses it, and says why.
       fs.writeFileSync(conf, `${configText('max_connections 500;')}\nlisten ${rtmp}\n`);
       const bad = await init(['reload']);
       assert.equal(bad.code, 6, bad.output);
-      assert.match(bad.stderr, /reload refused, the running config stays: .*test\.conf:\d+/);
+      assert.match(bad.stderr, new RegExp(`reload refused, pid ${pid} keeps its running config: .*test\\.conf:\\d+`));
       // A valid file the server cannot apply (its new API port is taken): refused by the server.
       const blocker = net.createServer().listen(0, '127.0.0.1');
       await new Promise((resolve) => blocker.once('listening', resolve));
@@ -246,6 +252,59 @@ vhost __defaultVhost__ { }
       assert.equal((await init(['status'])).code, 3);
     });
 
+    await t.test('a config broken on disk while srs runs: status, rotate, restart (refused), grace, stop, force-stop, srs -s stop still reach it', async () => {
+      const broken = configText('max_connections zero;');
+      const startThenBreak = async () => {
+        fs.writeFileSync(conf, configText());
+        pid = await startDaemon();
+        pids.push(pid);
+        fs.writeFileSync(conf, broken);
+      };
+      await startThenBreak();
+      const st = await init(['status']);
+      assert.equal(st.code, 0, st.output);
+      assert.match(st.stdout, new RegExp(`running, pid ${pid}`));
+      const rot = await init(['rotate']);
+      assert.equal(rot.code, 0, rot.output);
+      assert.match(rot.stdout, new RegExp(`sent SIGUSR1 to pid ${pid}`));
+      // a restart would stop a working server and start nothing: refused, the server untouched
+      const rs = await init(['restart']);
+      assert.equal(rs.code, 6, rs.output);
+      assert.match(rs.stderr, /test\.conf:\d+:\d+: .*max_connections/);
+      assert.match(rs.stderr, /restart refused: .* does not load; a running srs keeps running/);
+      assert.ok(!pidGone(pid), 'the running server was left alone');
+      const g = await init(['grace']);
+      assert.equal(g.code, 0, g.output);
+      assert.match(g.stdout, new RegExp(`pid ${pid} quit \\(SIGQUIT\\)`));
+      assert.ok(pidGone(pid));
+      const st3 = await init(['status']);
+      assert.equal(st3.code, 3, st3.output);
+      const again = await init(['grace']);
+      assert.equal(again.code, 0, again.output);
+      assert.match(again.stdout, /not running/);
+
+      await startThenBreak();
+      const sp = await init(['stop']);
+      assert.equal(sp.code, 0, sp.output);
+      assert.match(sp.stdout, new RegExp(`pid ${pid} quit \\(SIGTERM\\)`));
+      assert.ok(pidGone(pid));
+
+      await startThenBreak();
+      killPid(pid, 'SIGSTOP');
+      const fs1 = await init(['force-stop'], { KILL_TIMEOUT: '1' });
+      assert.equal(fs1.code, 0, fs1.output);
+      assert.match(fs1.stdout, new RegExp(`pid ${pid} killed`));
+      assert.ok(pidGone(pid));
+      assert.equal((await init(['status'])).code, 3);
+      assert.deepEqual(filesUnder(path.join(prefix, 'objs')).filter((f) => f.startsWith('srs.pid')), [], 'the killed server\'s pid file and records are gone');
+
+      await startThenBreak();
+      const direct = await run(path.join(prefix, 'objs/srs'), ['-s', 'stop', '-c', conf], { cwd: prefix });
+      assert.equal(direct.code, 0, direct.output);
+      assert.match(direct.stdout, new RegExp(`pid ${pid} quit \\(SIGTERM\\)`));
+      fs.writeFileSync(conf, configText());
+    });
+
     await t.test('reload, rotate when not running: 7; start with a broken config: 6 and the reason', async () => {
       for (const action of ['reload', 'rotate']) {
         const r = await init([action]);
@@ -257,7 +316,9 @@ vhost __defaultVhost__ { }
       assert.equal(r.code, 6, r.output);
       assert.match(r.stderr, /test\.conf:1/);
       const s = await init(['status']);
-      assert.equal(s.code, 4, `status cannot find the pid file in an unreadable config: ${s.output}`);
+      assert.equal(s.code, 3, `status finds the pid file of a config that does not parse: ${s.output}`);
+      const gone = await init(['status'], { CONFIG: path.join(dir, 'missing.conf') });
+      assert.equal(gone.code, 4, `a config that cannot be read at all, nothing at the default: unknown: ${gone.output}`);
       fs.writeFileSync(conf, configText());
       assert.equal((await init(['status'])).code, 3);
     });
@@ -269,13 +330,15 @@ vhost __defaultVhost__ { }
       assert.equal(r.output, '', `systemd-analyze verify printed:\n${r.output}`);
     });
 
-    await t.test('make uninstall: only what the server wrote (logs, reload status) stays, and is listed', async () => {
+    await t.test('make uninstall: only the logs stay, and are listed; no pid file or record of a server that is gone', async () => {
+      // what a killed server leaves (make uninstall removes it: no process holds its pid file)
+      fs.writeFileSync(pidFile, '999999\n');
+      fs.writeFileSync(`${pidFile}.reload`, JSON.stringify({ ok: true, pid: 999999, started_at: 0 }));
+      fs.writeFileSync(`${pidFile}.oldbin`, '999998\n');
       const u = await run('make', ['uninstall', `PREFIX=${prefix}`]);
       assert.equal(u.code, 0, u.output);
       const left = filesUnder(prefix);
-      assert.ok(left.includes('objs/srs.log') && left.includes('objs/srs.log.1'), left.join(' '));
-      // the logs, and status files the server keeps next to its pid file (srs.pid.reload, ...)
-      for (const f of left) assert.match(f, /^objs\/srs\.(log|log\.1|pid\.[a-z]+)$/);
+      assert.deepEqual(left, ['objs/srs.log', 'objs/srs.log.1']);
       for (const f of left) assert.match(u.stdout, new RegExp(`^  ${f.replace(/\./g, '\\.')}$`, 'm'));
     });
   } finally {
