@@ -131,7 +131,7 @@ test('srs -s reload: exit 0 once live, 3 with the reason when refused', async (t
 
   fs.writeFileSync(s.file, fs.readFileSync(s.file, 'utf8') + '\nlisne 1;\n');
   const bad = await h.runSrsAsync(['-s', 'reload', '-c', s.file], { cwd: s.dir });
-  // -s reads the same config to find the pid file: a broken one is refused before any signal
+  // -s reads the same config to find the pid file: the running server refuses a broken one
   assert.equal(bad.code, 3, bad.output);
   assert.match(bad.stderr, /lisne/);
 
