@@ -17,10 +17,11 @@
 //   COPY SRC DST                        from the repository (the build context)
 //   WORKDIR, RUN (shell form, in a chroot), USER, EXPOSE, CMD (exec form), ENV, LABEL
 //
-// The base is hard-linked, not copied (260 MB; cp -al takes well under a second), except /etc,
-// which image steps rewrite (useradd). Run the tree with a throwaway writable layer on top
-// (systemd-nspawn --volatile=overlay, as docker's container layer) so that nothing writes
-// through a link into the cached base.
+// The base is hard-linked, not copied (245 MB; cp -al takes well under a second, cp -a 5 s),
+// except /etc and /var/log, which useradd rewrites. A step that changes a linked file in place
+// would change the cached base too: the build checks the base's ctimes afterwards and fails
+// naming the files. Run the tree with a throwaway writable layer on top (systemd-nspawn
+// --volatile=overlay, as docker's container layer) so that nothing writes through a link.
 //
 // Exit codes: 0 built, 1 a step failed, 2 usage, 3 the Dockerfile asks for what this cannot build.
 const { spawnSync } = require('node:child_process');
@@ -101,6 +102,23 @@ function imageConfig(stages) {
   return config;
 }
 
+const KNOWN = new Set(['COPY', 'WORKDIR', 'RUN', 'ENV', 'USER', 'EXPOSE', 'CMD', 'LABEL']);
+
+/** Refuse, before building anything, a final stage this script cannot follow (exit code 3). */
+function checkFollowable(stages) {
+  const final = stages[stages.length - 1];
+  for (const ins of final.instructions) {
+    if (!KNOWN.has(ins.op)) {
+      throw new BuildError(`Dockerfile:${ins.line}: scripts/build-image-rootfs.js does not know ${ins.op}; teach it, so image and Dockerfile stay in step`, 3);
+    }
+  }
+  const m = /^node:(\d+)-(\w+)(?:-slim)?$/.exec(final.from);
+  if (!m) throw new BuildError(`Dockerfile:${final.line}: FROM ${final.from}: only node:<major>-<debian>[-slim] bases can be emulated here`, 3);
+  const hostMajor = process.versions.node.split('.')[0];
+  if (hostMajor !== m[1]) throw new BuildError(`Dockerfile:${final.line}: FROM ${final.from} wants node ${m[1]}; this host's node is ${process.versions.node}`, 3);
+  return { codename: m[2] };
+}
+
 function sh(cmd, args, opts = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', maxBuffer: 64 << 20, ...opts });
   if (r.error) throw new BuildError(`${cmd}: ${r.error.message}`);
@@ -119,12 +137,7 @@ function makeInstallOf(stage) {
 }
 
 /** The base image: Debian rootfs + node + the node user (node:<major>-bookworm-slim). */
-function buildBase(from, base, rootfs, log) {
-  const m = /^node:(\d+)-(\w+)(?:-slim)?$/.exec(from);
-  if (!m) throw new BuildError(`FROM ${from}: only node:<major>-<debian>[-slim] bases can be emulated here`, 3);
-  const [, major, codename] = m;
-  const hostMajor = process.versions.node.split('.')[0];
-  if (hostMajor !== major) throw new BuildError(`FROM ${from} wants node ${major}; this host's node is ${process.versions.node}`, 3);
+function buildBase(from, codename, base, rootfs, log) {
   if (!fs.existsSync(path.join(base, '.srs-rootfs-complete'))) {
     throw new BuildError(`no base rootfs at ${base}: run scripts/ci-systemd-setup.sh ${base}`, 1);
   }
@@ -138,7 +151,13 @@ function buildBase(from, base, rootfs, log) {
   const entries = fs.readdirSync(base).filter((e) => e !== 'etc' && e !== '.srs-rootfs-complete');
   const linked = spawnSync('cp', ['-al', ...entries.map((e) => path.join(base, e)), rootfs], { encoding: 'utf8' });
   if (linked.status !== 0) sh('cp', ['-a', ...entries.map((e) => path.join(base, e)), rootfs]);
+  // from here on, a base file whose inode changes was changed through a link (the kernel's
+  // coarse clock never stamps ahead of Date.now(), so the links just made are older)
+  const linkedSince = Date.now();
   sh('cp', ['-a', path.join(base, 'etc'), rootfs]);
+  // useradd rewrites /var/log/lastlog and faillog in place: real copies, too
+  fs.rmSync(path.join(rootfs, 'var/log'), { recursive: true, force: true });
+  sh('cp', ['-a', path.join(base, 'var/log'), path.join(rootfs, 'var/log')]);
 
   // node:*-slim: /usr/local/bin/node, and the node user and group (uid and gid 1000, bash, a home)
   const node = path.join(rootfs, 'usr/local/bin/node');
@@ -146,12 +165,29 @@ function buildBase(from, base, rootfs, log) {
   fs.copyFileSync(fs.realpathSync(process.execPath), node, fs.constants.COPYFILE_FICLONE);
   fs.chmodSync(node, 0o755);
   chroot(rootfs, 'groupadd --gid 1000 node && useradd --uid 1000 --gid node --shell /bin/bash --create-home node');
+  return linkedSince;
 }
 
 function chroot(rootfs, command, env = {}) {
   sh('chroot', [rootfs, '/bin/sh', '-c', command], {
     env: { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin', HOME: '/root', ...env },
   });
+}
+
+/** Files under dir (not /etc: copied, not linked) whose inode changed after `sinceMs`. */
+function changedSince(dir, sinceMs) {
+  const out = [];
+  const walk = (d) => {
+    for (const e of fs.readdirSync(d, { withFileTypes: true })) {
+      const p = path.join(d, e.name);
+      if (d === dir && e.name === 'etc') continue;
+      if (p === path.join(dir, 'var/log')) continue;
+      if (e.isDirectory()) walk(p);
+      else if (e.isFile() && fs.lstatSync(p).ctimeMs > sinceMs) out.push(path.relative(dir, p));
+    }
+  };
+  walk(dir);
+  return out;
 }
 
 /** Inside the rootfs; refuses paths that would leave it. */
@@ -168,9 +204,12 @@ function inside(rootfs, p) {
 function buildImage({ out, base = DEFAULT_BASE, dockerfile = path.join(ROOT, 'Dockerfile'), log = () => {} }) {
   const stages = parseDockerfile(fs.readFileSync(dockerfile, 'utf8'));
   const final = stages[stages.length - 1];
+  const { codename } = checkFollowable(stages);
   const rootfs = path.join(path.resolve(out), 'rootfs');
   fs.rmSync(rootfs, { recursive: true, force: true });
-  buildBase(final.from, base, rootfs, log);
+  // hard links share their inode (and ctime) with the cached base: a step that changed one in
+  // place (chown, chmod, a write) changed the cache; find it rather than leave it unnoticed
+  const linkedSince = buildBase(final.from, codename, base, rootfs, log);
 
   let workdir = '/';
   const env = {};
@@ -223,8 +262,12 @@ function buildImage({ out, base = DEFAULT_BASE, dockerfile = path.join(ROOT, 'Do
       case 'LABEL':
         break; // config only: imageConfig() records them
       default:
-        throw new BuildError(`${where}: scripts/build-image-rootfs.js does not know ${ins.op}; teach it, so image and Dockerfile stay in step`, 3);
+        throw new BuildError(`${where}: not followable`, 3); // checkFollowable() refused it already
     }
+  }
+  const touched = changedSince(base, linkedSince);
+  if (touched.length) {
+    throw new BuildError(`a step changed ${touched.length} file(s) of the base ${base} through their hard links (${touched.slice(0, 5).join(', ')}): rebuild the base (rm -rf ${base}; scripts/ci-systemd-setup.sh)`);
   }
   const config = imageConfig(stages);
   if (!config.cmd) throw new BuildError('Dockerfile: the final stage has no CMD', 3);
@@ -259,4 +302,4 @@ function main(argv) {
 
 if (require.main === module) process.exitCode = main(process.argv.slice(2));
 
-module.exports = { parseDockerfile, imageConfig, buildImage, BuildError };
+module.exports = { parseDockerfile, imageConfig, checkFollowable, buildImage, BuildError };

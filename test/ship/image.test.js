@@ -17,7 +17,7 @@ const net = require('node:net');
 const path = require('node:path');
 const { ROOT, tmpdir, freePorts, waitFor, request, canConnect, track, childPidsOf, pidGone } = require('../helpers/harness');
 const { run, killAndWait } = require('./support');
-const { parseDockerfile, imageConfig, buildImage } = require('../../scripts/build-image-rootfs');
+const { parseDockerfile, imageConfig, buildImage, BuildError } = require('../../scripts/build-image-rootfs');
 const { loadConfig } = require(path.join(ROOT, 'dist', 'config', 'load'));
 
 const BASE = process.env.SRS_TEST_ROOTFS || '/var/cache/srs-test-rootfs';
@@ -81,6 +81,34 @@ function configMapVolume(dir) {
   fs.mkdirSync(dir, { recursive: true });
   return { write };
 }
+
+test('build-image-rootfs reads a Dockerfile as docker does, and refuses what it cannot follow', () => {
+  const stages = parseDockerfile([
+    '# comment', 'FROM node:20-bookworm AS build', 'RUN npm ci && \\', '    make install DESTDIR=/out PREFIX=/opt/srs',
+    'FROM node:20-bookworm-slim', 'COPY --from=build /out/opt/srs /opt/srs', 'WORKDIR /opt', 'WORKDIR srs', 'ENV A=1',
+    'USER node', 'EXPOSE 1935 1985', 'CMD ["./objs/srs", "-c", "conf/x.conf"]', '',
+  ].join('\n'));
+  assert.deepEqual(stages.map((s) => [s.from, s.name]), [['node:20-bookworm', 'build'], ['node:20-bookworm-slim', null]]);
+  assert.equal(stages[0].instructions[0].args, 'npm ci &&  make install DESTDIR=/out PREFIX=/opt/srs');
+  assert.deepEqual(imageConfig(stages), { from: 'node:20-bookworm-slim', user: 'node', workdir: '/opt/srs', cmd: ['./objs/srs', '-c', 'conf/x.conf'], env: { A: '1' }, expose: [1935, 1985], labels: {} });
+
+  // refused before anything is built (the base does not even exist here), exit code 3
+  const dir = tmpdir('srs-dockerfile-');
+  try {
+    const attempt = (text) => {
+      fs.writeFileSync(path.join(dir, 'Dockerfile'), text);
+      return () => buildImage({ out: path.join(dir, 'out'), base: path.join(dir, 'no-base'), dockerfile: path.join(dir, 'Dockerfile') });
+    };
+    const refused = (re) => (e) => e instanceof BuildError && e.exitCode === 3 && re.test(e.message);
+    assert.throws(attempt('FROM node:20-bookworm-slim\nHEALTHCHECK CMD true\nCMD ["x"]\n'), refused(/Dockerfile:2: .* does not know HEALTHCHECK/));
+    const other = Number(process.versions.node.split('.')[0]) + 1;
+    assert.throws(attempt(`FROM node:${other}-bookworm-slim\nCMD ["x"]\n`), refused(new RegExp(`wants node ${other}; this host's node is ${process.versions.node}`)));
+    assert.throws(attempt('FROM debian:bookworm\nCMD ["x"]\n'), refused(/only node:<major>-<debian>\[-slim\] bases/));
+    assert.equal(fs.existsSync(path.join(dir, 'out')), false, 'nothing built');
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+});
 
 test('the image under systemd-nspawn: srs as PID 1, daemon on, serves, ConfigMap reload, SIGQUIT drain, SIGTERM', { skip, timeout: 600000 }, async (t) => {
   if (!fs.existsSync(path.join(BASE, '.srs-rootfs-complete')) || !has('systemd-nspawn')) {
