@@ -3,6 +3,9 @@
 # SIGTERM is a graceful quit: readiness 503, 2.3 s accepting, drain, 3.2 s; docker's default
 # 10 s before SIGKILL is too short for a drain, hence -t).
 # Reload: docker kill -s HUP <container>, or edit a mounted config (inotify reload is on).
+# Tested without an engine: scripts/build-image-rootfs.js builds the runtime stage below as a
+# directory tree, directive by directive (it refuses one it does not know: teach it, so the two
+# stay in step), and test/ship/image.test.js runs it under systemd-nspawn with CMD as PID 1.
 
 # Build stage: the native addon needs a compiler and python for node-gyp.
 FROM node:20-bookworm AS build
