@@ -161,7 +161,7 @@ test('systemd (nspawn): start, status, reload good and broken, graceful stop wit
     for (const c of cgroups) {
       spawnSync('sh', ['-c', `find ${c} -depth -type d -exec rmdir {} \\; 2>/dev/null`]);
     }
-    fs.rmSync('/run/systemd/nspawn', { recursive: true, force: true });
+    fs.rmSync(`/run/systemd/nspawn/propagate/${name}`, { recursive: true, force: true });
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
