@@ -174,7 +174,9 @@ export class ProcessState {
       return { action: wants, abortUpgrade };
     }
     if (this.finished || this.quitMode === 'fast') return { action: 'ignore' };
-    void signal;
+    if (forceGraceQuit && wants === 'graceful') {
+      return { action: 'continue', message: `${signal} during graceful quit: continuing the drain (force_grace_quit on)` };
+    }
     this.quitMode = 'fast';
     return { action: 'escalate' };
   }

@@ -96,3 +96,23 @@ test('a quit during an upgrade aborts it; a finished quit ignores everything', (
   s.finish();
   assert.deepEqual(s.quitSignal('fast', false, 'SIGINT'), { action: 'ignore' });
 });
+
+test('force_grace_quit on: SIGTERM and SIGQUIT during a graceful quit continue the drain; SIGINT escalates (SRS semantics)', () => {
+  const { s } = make();
+  s.started();
+  assert.deepEqual(s.quitSignal('terminate', true, 'SIGTERM'), { action: 'graceful', abortUpgrade: false });
+  assert.deepEqual(s.quitSignal('terminate', true, 'SIGTERM'), { action: 'continue', message: 'SIGTERM during graceful quit: continuing the drain (force_grace_quit on)' });
+  assert.deepEqual(s.quitSignal('graceful', true, 'SIGQUIT'), { action: 'continue', message: 'SIGQUIT during graceful quit: continuing the drain (force_grace_quit on)' });
+  assert.equal(s.quitMode, 'graceful');
+  assert.deepEqual(s.quitSignal('fast', true, 'SIGINT'), { action: 'escalate' });
+  assert.deepEqual(s.quitSignal('terminate', true, 'SIGTERM'), { action: 'ignore' });
+});
+
+test('force_grace_quit on: the drain after an upgrade is continued by SIGTERM too (docker stop of the old process)', () => {
+  const { s } = make();
+  s.started();
+  s.requestUpgrade();
+  s.upgradeFinished(true);
+  assert.equal(s.quitSignal('terminate', true, 'SIGTERM').action, 'continue');
+  assert.equal(s.quitSignal('terminate', false, 'SIGTERM').action, 'escalate', 'without it, today\'s escalation');
+});
