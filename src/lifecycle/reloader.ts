@@ -43,8 +43,6 @@ export class Reloader {
   private current: Waiter[] = [];
   /** answered by the run after it */
   private next: Waiter[] = [];
-  /** the run loop under way (an upgrade that waits for the reload awaits it) */
-  running: Promise<void> | null = null;
   lastReload: ReloadStatus | null = null;
 
   constructor(d: ReloaderDeps) {
@@ -97,10 +95,11 @@ export class Reloader {
   }
 
   private loop(trigger: string): void {
-    this.running = (async () => {
+    void (async () => {
       let t = trigger;
       for (;;) {
-        const status = await this.once(t);
+        // a throw outside what once() expects is a failed reload, never a stuck state
+        const status = await this.once(t).catch((e: unknown) => this.failed(t, e, Date.now()));
         for (const w of this.current.splice(0)) w(status);
         const after = this.d.state.reloadFinished();
         if (after.next === 'reload') {
@@ -115,9 +114,7 @@ export class Reloader {
         }
         return;
       }
-    })().finally(() => {
-      this.running = null;
-    });
+    })();
   }
 
   private async once(trigger: string): Promise<ReloadStatus> {

@@ -4,7 +4,6 @@
 // RLIMIT_NOFILE and refuses (accepts, counts, closes) what would cross it, so the drops are
 // counted and logged, and fds stay for the log, the files served and the API.
 import fs from 'node:fs';
-import type { Socket } from 'node:net';
 
 /** fds kept free below RLIMIT_NOFILE: the log, a served file, the API's own requests. */
 export const FD_HEADROOM = 16;
@@ -107,7 +106,7 @@ export class FdGuard {
    * A socket just accepted (its fd is open, not yet a connection): true when admitting it would
    * leave fewer than `headroom` fds; the caller closes it. Counted and reported.
    */
-  refuse(role: string, _socket?: Socket): boolean {
+  refuse(role: string): boolean {
     const { inUse, limit } = this.usage();
     if (limit === null || inUse + 1 <= limit - this.o.headroom) return false;
     this.count(role, inUse + 1, limit, 'fd_limit');

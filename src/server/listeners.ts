@@ -131,7 +131,7 @@ export class ListenerSet {
 
   /** Count the socket in, or refuse it (fd shortage, max_connections): null when refused and destroyed. */
   private admit(socket: net.Socket, spec: ListenerSpec, handler: RoleHandler): Connection | null {
-    if (this.deps.fdGuard?.refuse(spec.role, socket)) {
+    if (this.deps.fdGuard?.refuse(spec.role)) {
       this.deps.metrics.connectionRefused(spec.role, 'fd_limit');
       socket.destroy();
       return null;

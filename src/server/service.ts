@@ -87,10 +87,6 @@ export class ConnectionDrains {
     this.hooks.set(connection, hook);
   }
 
-  has(connection: Connection): boolean {
-    return this.hooks.has(connection);
-  }
-
   /**
    * Ask one connection to leave. A connection whose handler gave no hook (the RTMP session held
    * after its handshake) has nothing to finish: its socket is ended.
