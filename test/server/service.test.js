@@ -86,3 +86,55 @@ test('specs on one endpoint: one family merges (http_api+http_server), two proto
     (e) => e.code === 'SRS_ERR_BIND' && /rtmp listens there too/.test(e.message),
   );
 });
+
+test("an HTTP connection's drain: an idle keep-alive socket closes, one in flight finishes its response first", async (t) => {
+  const { httpRoleHandler, httpServerSpecs } = require('../../dist/server/listeners.js');
+  const dir = h.tmpdir('srs-drain-');
+  t.after(() => require('node:fs').rmSync(dir, { recursive: true, force: true }));
+  const BIG = 16 * 1024 * 1024;
+  require('node:fs').writeFileSync(require('node:path').join(dir, 'big.bin'), Buffer.alloc(BIG, 1));
+  require('node:fs').writeFileSync(require('node:path').join(dir, 'small.txt'), 'small\n');
+  const [port] = await h.freePorts(1);
+  const registry = new ConnectionRegistry(100);
+  const api = { cwd: dir, registry, log: () => silent, auth: () => ({ enabled: false, username: '', password: '' }) };
+  const services = new ServiceSet();
+  services.register(new ListenerService({ name: 'http_server', roles: ['http_server'], registry, drains: services.drains, listeners: httpServerSpecs, handlers: { http_server: httpRoleHandler(api, registry) }, active: () => [] }));
+  const set = new ListenerSet({ registry, metrics: new Metrics(registry, Date.now()), log: () => silent, services });
+  t.after(() => set.closeAll());
+  await set.apply({ httpServer: { enabled: true, listen: { host: '127.0.0.1', port }, dir } });
+
+  const http = require('node:http');
+  // a keep-alive client, idle after its first response
+  const idleSocket = net.connect({ port, host: '127.0.0.1' });
+  idleSocket.on('error', () => {});
+  t.after(() => idleSocket.destroy());
+  await new Promise((r) => idleSocket.once('connect', r));
+  const answered = new Promise((r) => idleSocket.once('data', (d) => r(d.toString())));
+  idleSocket.write('GET /small.txt HTTP/1.1\r\nHost: srs\r\n\r\n');
+  assert.match(await answered, /^HTTP\/1.1 200[\s\S]*keep-alive/i);
+  let idleClosed = false;
+  idleSocket.once('close', () => (idleClosed = true));
+
+  const download = await new Promise((resolve, reject) => {
+    http.get({ host: '127.0.0.1', port, path: '/big.bin', agent: false }, (res) => {
+      res.pause();
+      resolve(res);
+    }).on('error', reject);
+  });
+  let downloadClosed = false;
+  download.socket.once('close', () => (downloadClosed = true));
+  await h.waitFor('both connections registered', () => registry.size === 2);
+
+  services.drain('test');
+  await h.waitFor('the drain to close the idle keep-alive socket', () => idleClosed, 3000);
+  await h.waitFor('the idle socket to leave the registry, the one in flight to stay', () => registry.size === 1);
+  assert.equal(download.socket.destroyed, false, 'the response in flight is not cut');
+  let bytes = 0;
+  download.on('data', (c) => (bytes += c.length));
+  const ended = new Promise((r) => download.once('end', r));
+  download.resume();
+  await ended;
+  assert.equal(bytes, BIG, 'the response in flight finished');
+  await h.waitFor('the drained socket to close once its response is sent', () => downloadClosed, 3000);
+  await h.waitFor('the drained socket to leave the registry', () => registry.size === 0);
+});
