@@ -1,39 +1,26 @@
-// The set of listening sockets the config asks for: media on every `listen`, the API and the file
-// server (one socket when they share a port). A reload hands a new config to `apply`, which binds
-// what is new before closing what is gone, so a bad address leaves the old listeners untouched.
+// The listening sockets every registered service asks for (RTMP on each `listen`, the API and the
+// file server, one socket when they share a port). A reload hands a new config to `prepare`, which
+// binds what is new before anything switches, so a bad address leaves the old listeners untouched.
+// Listeners are identified by address: a port that moves from one role to another keeps its
+// socket and changes only the handler its new connections go to.
 import net from 'node:net';
 import type http from 'node:http';
 import type pino from 'pino';
-import type { ListenAddress, SrsConfig } from '../config/schema';
+import type { SrsConfig } from '../config/schema';
 import { SrsError, errnoCode } from '../errors';
 import { buildHttpApp, type ApiContext, type HttpApp } from './http';
-import type { Connection, ConnectionKind, ConnectionRegistry } from './registry';
-import { serveMediaConnection } from './media';
+import type { Connection, ConnectionRegistry } from './registry';
 import type { Metrics } from './metrics';
+import { ServiceSet, endpoint, hostOf, mergeSpecs, type ListenerSpec, type RoleHandler } from './service';
+import type { FdGuard } from './fd-guard';
 
-export type ListenerRole = 'rtmp' | 'http_api' | 'http_server' | 'http_api+http_server';
+export { endpoint, hostOf, type ListenerSpec } from './service';
 
-export interface ListenerSpec {
-  /** identity: a listener whose key is unchanged across a reload is kept as it is */
-  key: string;
-  role: ListenerRole;
-  address: ListenAddress;
-  api: boolean;
-  files: string | null;
-}
+/** The roles srs has today; a service may register others (the type stays open). */
+export type ListenerRole = 'rtmp' | 'http_api' | 'http_server' | 'http_api+http_server' | (string & {});
 
-export function hostOf(a: ListenAddress): string {
-  // SRS binds IPv4 any for a bare port; `[::]:1935` asks for IPv6.
-  return a.host ?? '0.0.0.0';
-}
-
-export function endpoint(a: ListenAddress): string {
-  const h = hostOf(a);
-  return h.includes(':') ? `[${h}]:${a.port}` : `${h}:${a.port}`;
-}
-
-/** The listeners a config asks for, in a stable order. */
-export function listenerSpecs(cfg: SrsConfig): ListenerSpec[] {
+/** The RTMP listeners a config asks for: one per distinct `listen` endpoint. */
+export function rtmpSpecs(cfg: SrsConfig): ListenerSpec[] {
   const specs: ListenerSpec[] = [];
   const seen = new Set<string>();
   for (const a of cfg.listen) {
@@ -42,25 +29,37 @@ export function listenerSpecs(cfg: SrsConfig): ListenerSpec[] {
     seen.add(key);
     specs.push({ key, role: 'rtmp', address: a, api: false, files: null });
   }
-  const api = cfg.httpApi.enabled ? cfg.httpApi.listen : null;
-  const files = cfg.httpServer.enabled ? cfg.httpServer.listen : null;
-  if (api && files && endpoint(api) === endpoint(files)) {
-    specs.push({ key: `http_api+http_server@${endpoint(api)}:${cfg.httpServer.dir}`, role: 'http_api+http_server', address: api, api: true, files: cfg.httpServer.dir });
-  } else {
-    if (api) specs.push({ key: `http_api@${endpoint(api)}`, role: 'http_api', address: api, api: true, files: null });
-    if (files) specs.push({ key: `http_server@${endpoint(files)}:${cfg.httpServer.dir}`, role: 'http_server', address: files, api: false, files: cfg.httpServer.dir });
-  }
   return specs;
+}
+
+/** The HTTP API's listener (it shares a port with the file server when both name it). */
+export function httpApiSpecs(cfg: SrsConfig): ListenerSpec[] {
+  if (!cfg.httpApi.enabled) return [];
+  const a = cfg.httpApi.listen;
+  return [{ key: `http_api@${endpoint(a)}`, role: 'http_api', address: a, api: true, files: null, shares: 'http' }];
+}
+
+export function httpServerSpecs(cfg: SrsConfig): ListenerSpec[] {
+  if (!cfg.httpServer.enabled) return [];
+  const a = cfg.httpServer.listen;
+  return [{ key: `http_server@${endpoint(a)}:${cfg.httpServer.dir}`, role: 'http_server', address: a, api: false, files: cfg.httpServer.dir, shares: 'http' }];
+}
+
+/** The listeners of srs's own services, in a stable order (the same as the ServiceSet gives). */
+export function listenerSpecs(cfg: SrsConfig): ListenerSpec[] {
+  return mergeSpecs([...rtmpSpecs(cfg), ...httpApiSpecs(cfg), ...httpServerSpecs(cfg)]);
 }
 
 export interface Listener {
   spec: ListenerSpec;
-  /** the listening socket: a plain net.Server; HTTP sockets are handed to the app's http.Server */
+  /** who new connections go to; a reload that changes the role changes it */
+  handler: RoleHandler;
+  /** the listening socket: a plain net.Server, accepting paused sockets */
   server: net.Server;
-  /** the HTTP application new connections go to (null for media, or until it is built) */
-  http: HttpApp | null;
-  /** HTTP sockets accepted before the application was built: handed over once it is */
-  pending: net.Socket[];
+  /** what the handler built for this listener (the HTTP application), null until built */
+  app: unknown;
+  /** sockets accepted before the handler's application was built: handed over once it is */
+  pending: Array<{ socket: net.Socket; connection: Connection }>;
   /** true when the socket came from the previous process of an upgrade */
   inherited: boolean;
 }
@@ -69,9 +68,17 @@ export interface ListenerDeps {
   registry: ConnectionRegistry;
   metrics: Metrics;
   log: () => pino.Logger;
-  api: ApiContext;
-  /** listening fds handed over by the previous process, by endpoint; consumed when used */
+  services: ServiceSet;
+  /** refuses sockets while the process is short of fds (counted, logged once a second) */
+  fdGuard?: FdGuard;
+  /** listening fds handed over by the previous process, by endpoint key; consumed when used */
   inheritedFds?: Map<string, number>;
+}
+
+/** What `prepare` bound and built; nothing is switched until `commit`. */
+export interface ListenerChange {
+  commit(): { opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[]; moved: Array<{ from: ListenerSpec; to: ListenerSpec }> };
+  abort(): void;
 }
 
 function listenOn(server: net.Server, spec: ListenerSpec, fd: number | undefined): Promise<void> {
@@ -102,13 +109,13 @@ function listenOn(server: net.Server, spec: ListenerSpec, fd: number | undefined
 }
 
 /**
- * Listeners are identified by endpoint (`rtmp@0.0.0.0:1935`, `http@0.0.0.0:1985`): sockets are
- * bound first, as nginx's master does, and the HTTP applications are built after, so a port
- * conflict fails before any heavy work, and connections that arrive meanwhile wait in the
- * socket's queue instead of being refused. A reload that changes what an HTTP port serves swaps
- * its application and keeps the socket.
+ * Sockets are bound first, as nginx's master does, and the handlers' applications are built
+ * after, so a port conflict fails before any heavy work, and connections that arrive meanwhile
+ * wait in the socket's queue instead of being refused. A reload that changes what a port serves
+ * swaps its handler and application and keeps the socket.
  */
 export class ListenerSet {
+  /** by endpoint (`0.0.0.0:1935`), whatever the role */
   private readonly active = new Map<string, Listener>();
   private readonly deps: ListenerDeps;
   /** closeAll() ran: the process is quitting, nothing opens again */
@@ -122,9 +129,14 @@ export class ListenerSet {
     return [...this.active.values()];
   }
 
-  /** Count the socket in, or refuse it (max_connections): null when refused and destroyed. */
-  private admit(socket: net.Socket, spec: ListenerSpec, kind: ConnectionKind): Connection | null {
-    const admitted = this.deps.registry.admit(socket, spec.role, kind);
+  /** Count the socket in, or refuse it (fd shortage, max_connections): null when refused and destroyed. */
+  private admit(socket: net.Socket, spec: ListenerSpec, handler: RoleHandler): Connection | null {
+    if (this.deps.fdGuard?.refuse(spec.role)) {
+      this.deps.metrics.connectionRefused(spec.role, 'fd_limit');
+      socket.destroy();
+      return null;
+    }
+    const admitted = this.deps.registry.admit(socket, spec.role, handler.kind);
     if (!admitted.admitted) {
       this.deps.metrics.connectionRefused(spec.role, admitted.reason);
       socket.destroy();
@@ -134,115 +146,137 @@ export class ListenerSet {
     return admitted.connection;
   }
 
-  /** Bind (or adopt an inherited fd); connections are accepted from here on. */
-  private async bind(spec: ListenerSpec): Promise<Listener> {
-    const media = spec.role === 'rtmp';
-    // HTTP sockets stay unread until the application's parser consumes them
-    const server = net.createServer({ noDelay: true, pauseOnConnect: !media });
-    const listener: Listener = { spec, server, http: null, pending: [], inherited: false };
-    server.on('connection', (socket: net.Socket) => {
-      const connection = this.admit(socket, listener.spec, media ? 'media' : 'http');
-      if (!connection) return;
-      if (media) {
-        const log = this.deps.log();
-        log.info({ cid: connection.id, remote: connection.remote, listener: endpoint(spec.address) }, 'rtmp client connected');
-        serveMediaConnection(socket, log, connection);
-        return;
+  private dispatch(listener: Listener, socket: net.Socket, connection: Connection): void {
+    listener.handler.accept(socket, connection, { spec: listener.spec, app: listener.app, log: this.deps.log(), drains: this.deps.services.drains });
+  }
+
+  /** An inherited fd for this address, whatever role the previous process served there. */
+  private takeInherited(spec: ListenerSpec): number | undefined {
+    const fds = this.deps.inheritedFds;
+    if (!fds) return undefined;
+    const ep = `@${endpoint(spec.address)}`;
+    for (const [key, fd] of fds) {
+      if (key.endsWith(ep) && key.indexOf('@') === key.length - ep.length) {
+        fds.delete(key);
+        return fd;
       }
-      (socket as net.Socket & { srsConnection?: Connection }).srsConnection = connection;
-      if (listener.http) handOver(listener.http, socket);
-      else listener.pending.push(socket);
+    }
+    return undefined;
+  }
+
+  /** Bind (or adopt an inherited fd); connections are accepted from here on. */
+  private async bind(spec: ListenerSpec, handler: RoleHandler): Promise<Listener> {
+    // every socket stays unread until its handler is there to read it
+    const server = net.createServer({ noDelay: true, pauseOnConnect: true });
+    const listener: Listener = { spec, handler, server, app: null, pending: [], inherited: false };
+    server.on('connection', (socket: net.Socket) => {
+      const connection = this.admit(socket, listener.spec, listener.handler);
+      if (!connection) return;
+      if (listener.handler.build && listener.app === null) listener.pending.push({ socket, connection });
+      else this.dispatch(listener, socket, connection);
     });
-    const key = endpointKey(spec);
-    const fd = this.deps.inheritedFds?.get(key);
-    if (fd !== undefined) this.deps.inheritedFds?.delete(key);
+    const fd = this.takeInherited(spec);
     await listenOn(server, spec, fd);
     // after the bind: a bind failure is the caller's to report, once
-    server.on('error', (e) => this.deps.log().error({ err: e, listener: spec.key }, 'listener error'));
+    server.on('error', (e) => this.onServerError(listener, e));
     listener.inherited = fd !== undefined;
     return listener;
   }
 
-  /** Build the HTTP application a spec asks for, counting requests per socket for the drain. */
-  private async buildApp(spec: ListenerSpec): Promise<HttpApp> {
-    const { registry } = this.deps;
-    const app = await buildHttpApp(this.deps.api, { api: spec.api, files: spec.files });
-    app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
-      const conn = (req.socket as net.Socket & { srsConnection?: Connection }).srsConnection;
-      if (!conn) return;
-      conn.inFlight++;
-      res.once('close', () => {
-        conn.inFlight--;
-        conn.idleSince = Date.now();
-        // during a drain the response said `Connection: close`: the socket leaves once it is sent
-        if (registry.isDraining && conn.inFlight === 0) req.socket.destroySoon();
-      });
-    });
-    return app;
+  private onServerError(listener: Listener, e: Error): void {
+    const code = errnoCode(e);
+    // libuv accepts and closes silently when it has its spare fd; when it has not, the accept
+    // error reaches us: count it as the fd guard counts its refusals
+    if ((code === 'EMFILE' || code === 'ENFILE') && this.deps.fdGuard) {
+      this.deps.metrics.connectionRefused(listener.spec.role, 'fd_limit');
+      this.deps.fdGuard.acceptFailed(listener.spec.role, code);
+      return;
+    }
+    this.deps.log().error({ err: e, listener: listener.spec.key }, 'listener error');
   }
 
-  private install(listener: Listener, app: HttpApp, spec: ListenerSpec): void {
-    listener.http = app;
+  private install(listener: Listener, spec: ListenerSpec, handler: RoleHandler, app: unknown): void {
     listener.spec = spec;
-    for (const socket of listener.pending.splice(0)) if (!socket.destroyed) handOver(app, socket);
+    listener.handler = handler;
+    listener.app = app;
+    for (const { socket, connection } of listener.pending.splice(0)) if (!socket.destroyed) this.dispatch(listener, socket, connection);
   }
 
   /**
-   * Bring the listeners in line with a config, all or nothing: bind every new endpoint and build
-   * every new or changed application first (on any failure what was just opened is closed and the
-   * running set is unchanged), then switch, then close the endpoints the config no longer has.
-   * Open connections are never touched: closing a listener only stops accepting, and a swapped
-   * application keeps serving the connections it already has.
+   * Bind every new endpoint and build every new or changed application, switching nothing: on
+   * any failure what was just opened is closed, the running set is unchanged, and the error
+   * (SRS_ERR_BIND, or the application's) is thrown. `commit` then switches, and closes the
+   * endpoints the config no longer has. Open connections are never touched: closing a listener
+   * only stops accepting, and a replaced handler keeps serving the connections it already has.
    */
-  async apply(cfg: SrsConfig, afterBind: () => void = () => {}): Promise<{ opened: Array<ListenerSpec & { inherited: boolean }>; closed: ListenerSpec[] }> {
-    const wanted = listenerSpecs(cfg);
-    const wantedEndpoints = new Set(wanted.map(endpointKey));
+  async prepare(cfg: SrsConfig, afterBind: () => void = () => {}): Promise<ListenerChange> {
+    const wanted = this.deps.services.specs(cfg);
+    const wantedEndpoints = new Set(wanted.map((s) => endpoint(s.address)));
     const opened: Listener[] = [];
-    const swaps: Array<{ listener: Listener; spec: ListenerSpec; app: HttpApp | null }> = [];
+    const swaps: Array<{ listener: Listener; spec: ListenerSpec; handler: RoleHandler; app: unknown; fresh: boolean }> = [];
     try {
       for (const spec of wanted) {
-        const current = this.active.get(endpointKey(spec));
+        const handler = this.deps.services.handlers.get(spec.role);
+        const current = this.active.get(endpoint(spec.address));
         if (!current) {
-          const l = await this.bind(spec);
+          const l = await this.bind(spec, handler);
           opened.push(l);
-          swaps.push({ listener: l, spec, app: null });
-        } else if (current.spec.key !== spec.key) {
-          swaps.push({ listener: current, spec, app: null });
+          swaps.push({ listener: l, spec, handler, app: null, fresh: true });
+        } else if (current.spec.key !== spec.key || current.handler !== handler) {
+          swaps.push({ listener: current, spec, handler, app: null, fresh: false });
         }
       }
       afterBind();
-      for (const swap of swaps) if (swap.spec.role !== 'rtmp') swap.app = await this.buildApp(swap.spec);
+      for (const swap of swaps) if (swap.handler.build) swap.app = await swap.handler.build(swap.spec);
     } catch (e) {
       this.discard(opened);
       throw e;
     }
-    if (this.closed) {
-      // a quit closed everything while we were binding: what we opened goes too
-      this.discard(opened);
-      throw new SrsError('SRS_ERR_SIGNAL', 'quitting: listeners not changed');
-    }
-    for (const l of opened) this.active.set(endpointKey(l.spec), l);
-    for (const { listener, spec, app } of swaps) {
-      if (app) this.install(listener, app, spec);
-      else listener.spec = spec;
-    }
-    const closed: ListenerSpec[] = [];
-    for (const [key, l] of [...this.active.entries()]) {
-      if (!wantedEndpoints.has(key)) {
-        this.active.delete(key);
-        closed.push(l.spec);
-        closeServer(l.server);
-      }
-    }
-    return { opened: opened.map((l) => ({ ...l.spec, inherited: l.inherited })), closed };
+    let done = false;
+    return {
+      abort: () => {
+        if (done) return;
+        done = true;
+        this.discard(opened);
+      },
+      commit: () => {
+        if (done) throw new Error('listener change already committed or aborted');
+        done = true;
+        if (this.closed) {
+          // a quit closed everything while we were binding: what we opened goes too
+          this.discard(opened);
+          throw new SrsError('SRS_ERR_SIGNAL', 'quitting: listeners not changed');
+        }
+        const moved: Array<{ from: ListenerSpec; to: ListenerSpec }> = [];
+        for (const l of opened) this.active.set(endpoint(l.spec.address), l);
+        for (const { listener, spec, handler, app, fresh } of swaps) {
+          if (!fresh && listener.spec.role !== spec.role) moved.push({ from: listener.spec, to: spec });
+          this.install(listener, spec, handler, app);
+        }
+        const closed: ListenerSpec[] = [];
+        for (const [key, l] of [...this.active.entries()]) {
+          if (!wantedEndpoints.has(key)) {
+            this.active.delete(key);
+            closed.push(l.spec);
+            closeServer(l.server);
+          }
+        }
+        return { opened: opened.map((l) => ({ ...l.spec, inherited: l.inherited })), closed, moved };
+      },
+    };
+  }
+
+  /** prepare then commit: the listeners in line with a config, all or nothing. */
+  async apply(cfg: SrsConfig, afterBind: () => void = () => {}): Promise<ReturnType<ListenerChange['commit']>> {
+    return (await this.prepare(cfg, afterBind)).commit();
   }
 
   /** The listening sockets' fds by endpoint key, for an upgrade to hand over. */
   listeningSockets(): Array<{ key: string; fd: number }> {
     const out: Array<{ key: string; fd: number }> = [];
-    for (const [key, l] of this.active) {
+    for (const l of this.active.values()) {
       const fd = (l.server as net.Server & { _handle?: { fd?: number } })._handle?.fd;
-      if (typeof fd === 'number' && fd > 2) out.push({ key, fd });
+      if (typeof fd === 'number' && fd > 2) out.push({ key: endpointKey(l.spec), fd });
     }
     return out;
   }
@@ -251,7 +285,7 @@ export class ListenerSet {
   private discard(listeners: Listener[]): void {
     for (const l of listeners) {
       closeServer(l.server);
-      for (const socket of l.pending.splice(0)) socket.destroy();
+      for (const { socket } of l.pending.splice(0)) socket.destroy();
     }
   }
 
@@ -260,29 +294,81 @@ export class ListenerSet {
     this.closed = true;
     const all = [...this.active.values()];
     this.active.clear();
-    for (const l of all) {
-      closeServer(l.server);
-      // accepted but never handed to an application: nobody will answer them
-      for (const socket of l.pending.splice(0)) socket.destroy();
-    }
+    this.discard(all);
   }
 }
 
-/** The endpoint part of a spec, the identity an inherited socket is matched on. */
+/**
+ * The key an upgrade hands a listening fd over with (`rtmp@0.0.0.0:1935`, `http@0.0.0.0:1985`).
+ * The new process matches it by address alone, so a port whose role the new config changes is
+ * still taken over.
+ */
 export function endpointKey(spec: ListenerSpec): string {
   return `${spec.role === 'rtmp' ? 'rtmp' : 'http'}@${endpoint(spec.address)}`;
-}
-
-/**
- * Give an accepted socket to the application's http.Server. It was accepted paused
- * (pauseOnConnect), so no byte was read before the HTTP parser attached; resume starts reading.
- */
-function handOver(app: HttpApp, socket: net.Socket): void {
-  app.server.emit('connection', socket);
-  socket.resume();
 }
 
 /** Stop accepting, nothing more: open connections are the drain's business. */
 function closeServer(server: net.Server): void {
   if (server.listening) server.close();
+}
+
+/**
+ * A keep-alive socket idle this long is closed by a drain. Not zero: a client that has just
+ * received a response may have its next request on the wire, and closing under it is a reset.
+ */
+export const IDLE_HTTP_GRACE_MS = 200;
+
+type HttpSocket = net.Socket & { srsConnection?: Connection };
+
+/**
+ * The handler of HTTP roles: one fastify application per listener (the API, the files, or both),
+ * built after the bind. Each connection's drain: responses say `Connection: close`, and the socket
+ * closes once no request is in flight.
+ */
+export function httpRoleHandler(api: ApiContext, registry: ConnectionRegistry): RoleHandler {
+  const draining = new WeakSet<Connection>();
+  const responses = new WeakMap<Connection, Set<http.ServerResponse>>();
+  return {
+    kind: 'http',
+    async build(spec: ListenerSpec): Promise<HttpApp> {
+      const app = await buildHttpApp(api, { api: spec.api, files: spec.files });
+      app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        const conn = (req.socket as HttpSocket).srsConnection;
+        if (!conn) return;
+        conn.inFlight++;
+        let open = responses.get(conn);
+        if (!open) responses.set(conn, (open = new Set()));
+        open.add(res);
+        if (draining.has(conn) && !res.headersSent) res.shouldKeepAlive = false;
+        res.once('close', () => {
+          open!.delete(res);
+          conn.inFlight--;
+          conn.idleSince = Date.now();
+          // during a drain the response said `Connection: close`: the socket leaves once it is sent
+          if ((registry.isDraining || draining.has(conn)) && conn.inFlight === 0) req.socket.destroySoon();
+        });
+      });
+      return app;
+    },
+    accept(socket, connection, ctx) {
+      (socket as HttpSocket).srsConnection = connection;
+      ctx.drains.set(connection, () => {
+        if (draining.has(connection)) return;
+        draining.add(connection);
+        for (const res of responses.get(connection) ?? []) if (!res.headersSent) res.shouldKeepAlive = false;
+        // an idle socket goes, but not one that has just answered: its client may have the next
+        // request on the wire, which then gets `Connection: close` instead of a reset
+        const closeIfIdle = (): void => {
+          if (socket.destroyed || connection.inFlight > 0) return;
+          const wait = IDLE_HTTP_GRACE_MS - (Date.now() - connection.idleSince);
+          if (wait > 0) setTimeout(closeIfIdle, wait).unref();
+          else socket.destroy();
+        };
+        closeIfIdle();
+      });
+      // accepted paused (pauseOnConnect): no byte was read before the HTTP parser attached
+      (ctx.app as HttpApp).server.emit('connection', socket);
+      socket.resume();
+    },
+  };
 }

@@ -4,6 +4,7 @@ import type Crypto from 'node:crypto';
 import type { Socket } from 'node:net';
 import type pino from 'pino';
 import type { Connection } from './registry';
+import { endpoint, type RoleHandler } from './service';
 
 export const RTMP_VERSION = 3;
 export const HANDSHAKE_SIZE = 1536;
@@ -52,8 +53,25 @@ export class RtmpHandshake {
   }
 }
 
-/** Runs one media connection: the handshake, then a held session that ignores what it is sent. */
 /**
+ * The handler of the `rtmp` role until the RTMP session of src/media/ registers its own. A held
+ * session gives no drain hook: it has no stream to end, so a graceful quit waits for its client
+ * (as SRS waits), and asking it alone to leave ends its socket.
+ */
+export function rtmpRoleHandler(): RoleHandler {
+  return {
+    kind: 'media',
+    accept(socket, connection, ctx) {
+      ctx.log.info({ cid: connection.id, remote: connection.remote, listener: endpoint(ctx.spec.address) }, 'rtmp client connected');
+      serveMediaConnection(socket, ctx.log, connection);
+      // accepted paused (pauseOnConnect): reading starts once the session listens
+      socket.resume();
+    },
+  };
+}
+
+/**
+ * Runs one media connection: the handshake, then a held session that ignores what it is sent.
  * `cid` goes into every line rather than into a pino child logger: a child per connection costs
  * memory for as long as the session is held, and a server holds thousands.
  */

@@ -142,20 +142,39 @@ test('SIGTERM is a fast quit by default, even with open connections', async (t) 
   assert.match(s.srs.output, /SIGTERM: fast quit/);
 });
 
-test('force_grace_quit on: SIGTERM quits gracefully; a second SIGTERM turns it into a fast quit', async (t) => {
+test('force_grace_quit on: SIGTERM quits gracefully; a second SIGTERM continues the drain; SIGINT turns it into a fast quit', async (t) => {
   const s = await start(t, { extra: 'force_grace_quit on;' });
   const media = await rtmpSession(s.rtmp);
   media.on('error', () => {});
-  const mediaClosed = new Promise((r) => media.once('close', r));
+  let mediaClosed = false;
+  const closed = new Promise((r) => media.once('close', () => r((mediaClosed = true))));
   s.srs.kill('SIGTERM');
   await s.srs.waitForLine(/SIGTERM with force_grace_quit on: user: start gracefully quit/);
   assert.equal((await h.request(s.api, '/readyz')).status, 503);
-  const t1 = Date.now();
+  // Kubernetes and docker stop send SIGTERM again: the drain goes on
   s.srs.kill('SIGTERM');
+  await s.srs.waitForLine(/SIGTERM during graceful quit: continuing the drain \(force_grace_quit on\)/);
+  await s.srs.waitForLine(/wait for 1 conns to quit/, START_WAIT + 3000);
+  assert.equal(mediaClosed, false, 'the media session is not cut by the second SIGTERM');
+  assert.equal(h.pidGone(s.srs.pid), false, 'still draining');
+  const t1 = Date.now();
+  s.srs.kill('SIGINT');
   const { code } = await s.srs.waitForExit(3000);
   assert.equal(code, 0);
-  assert.ok(Date.now() - t1 < 1000, 'the second signal quits at once');
-  await mediaClosed;
+  assert.ok(Date.now() - t1 < 1000, 'SIGINT quits at once');
+  await closed;
+  assert.match(s.srs.output, /second quit signal: fast quit now/);
+});
+
+test('without force_grace_quit a second SIGQUIT still cuts the drain (unchanged)', async (t) => {
+  const s = await start(t);
+  const media = await rtmpSession(s.rtmp);
+  media.on('error', () => {});
+  s.srs.kill('SIGQUIT');
+  await s.srs.waitForLine(/start gracefully quit/);
+  s.srs.kill('SIGQUIT');
+  const { code } = await s.srs.waitForExit(3000);
+  assert.equal(code, 0);
   assert.match(s.srs.output, /second quit signal: fast quit now/);
 });
 

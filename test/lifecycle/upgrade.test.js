@@ -8,7 +8,7 @@ const http = require('node:http');
 const path = require('node:path');
 const h = require('../helpers/harness');
 
-async function startDaemon(t, { finalWait = 200 } = {}) {
+async function startDaemon(t, { finalWait = 200, apiExtra = '' } = {}) {
   const dir = h.tmpdir('srs-upgrade-');
   const [rtmp, api, files] = await h.freePorts(3);
   const file = path.join(dir, 'srs.conf');
@@ -21,7 +21,7 @@ srs_log_tank file;
 srs_log_file ${path.join(dir, 'srs.log')};
 grace_final_wait ${finalWait};
 max_connections 5000;
-http_api { enabled on; listen ${api}; }
+http_api { enabled on; listen ${api}; ${apiExtra} }
 http_server { enabled on; listen ${files}; dir ${path.join(h.ROOT, 'html')}; }
 ${extra}
 `;
@@ -335,4 +335,40 @@ test('as PID 1 (a container\'s init) SIGUSR2 is refused: the container would end
   assert.equal(record.ok, false);
   assert.equal(record.refused, true);
   assert.equal((await h.request(api, '/healthz')).status, 200, 'still serving');
+});
+
+test('an API reload that meets a successful upgrade, with no reload before it, is answered: the old process is quitting', async (t) => {
+  const s = await startDaemon(t, { apiExtra: 'raw_api { enabled on; allow_reload on; }' });
+  const old = s.current();
+  // a keep-alive socket accepted by the old process: the reload request reaches it, not the new one
+  const sock = net.connect({ port: s.api, host: '127.0.0.1' });
+  sock.on('error', () => {});
+  t.after(() => sock.destroy());
+  await new Promise((r) => sock.once('connect', r));
+  let text = '';
+  sock.on('data', (d) => (text += d));
+  const response = (n) =>
+    h.waitFor(`HTTP response ${n} on the kept socket`, () => {
+      const parts = text.split('HTTP/1.1 ').slice(1);
+      if (parts.length < n) return null;
+      const last = parts[n - 1];
+      const m = /content-length: (\d+)/i.exec(last);
+      const body = last.indexOf('\r\n\r\n');
+      return m && body >= 0 && Buffer.byteLength(last.slice(body + 4)) >= Number(m[1]) ? last : null;
+    }, 15000);
+  sock.write('GET /api/v1/versions HTTP/1.1\r\nHost: srs\r\n\r\n');
+  await response(1);
+
+  process.kill(old, 'SIGUSR2');
+  await h.waitFor('the old process to start the upgrade', () => /upgrade: starting a new srs/.test(fs.readFileSync(s.log, 'utf8')));
+  sock.write('GET /api/v1/raw?rpc=reload HTTP/1.1\r\nHost: srs\r\n\r\n');
+  const answer = await response(2);
+  assert.match(answer, /^409 /, `a clear refusal, not a 500: ${answer}`);
+  const body = JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4));
+  assert.equal(body.pid, String(old), 'answered by the old process');
+  assert.equal(body.data.ok, false);
+  assert.match(body.data.error, /the upgrade handed over to pid \d+, which serves with the config it read when it started; this process is quitting: reload ignored/);
+  const next = s.current();
+  assert.notEqual(next, old, 'the upgrade went through');
+  assert.match(body.data.error, new RegExp(`pid ${next}`));
 });
