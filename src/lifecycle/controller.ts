@@ -27,6 +27,7 @@ import { Quit } from './quit';
 import { Reloader, type RunningConfig } from './reloader';
 import { Upgrader } from './upgrader';
 import { registerServices } from './services';
+import { MediaService } from '../media/service';
 
 export { IDLE_HTTP_GRACE_MS } from '../server/listeners';
 
@@ -55,6 +56,7 @@ export class LifecycleController {
   private readonly opts: ControllerOptions;
   readonly registry: ConnectionRegistry;
   readonly metrics: Metrics;
+  private readonly media: MediaService;
   readonly services: ServiceSet;
   readonly state: ProcessState;
   private readonly listeners: ListenerSet;
@@ -76,7 +78,8 @@ export class LifecycleController {
     this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) => this.refused(r));
     this.services = new ServiceSet();
     let listeners: ListenerSet | null = null;
-    registerServices(this.services, { registry: this.registry, api: this.apiContext(), listeners: () => listeners });
+    this.media = new MediaService({ config: () => this.config, version: opts.version, log: () => this.log });
+    registerServices(this.services, { registry: this.registry, api: this.apiContext(), listeners: () => listeners, media: this.media });
     this.fdGuard = new FdGuard({
       source: procFdSource,
       now: Date.now,
@@ -140,7 +143,8 @@ export class LifecycleController {
       finished: (after, to) => this.reloader.afterUpgrade(after, to),
       handedOver: (pid) => this.quit.handedOver(pid),
     });
-    this.watcher = new ConfigWatcher((reason) => void this.reload(reason));
+    // the watcher says when it loses a watch and re-arms it, and when the kernel's queue overflowed
+    this.watcher = new ConfigWatcher((reason) => void this.reload(reason), realClock, (level, fields, msg) => this.log[level](fields, msg));
   }
 
   private get config(): SrsConfig {
@@ -156,7 +160,8 @@ export class LifecycleController {
       this.refusals.count++;
       return;
     }
-    this.log.warn({ listener: r.listener, remote: r.remote, max_connections: this.registry.maxConnections }, `connection refused: ${r.reason}`);
+    const limit = r.reason === 'api_connections' ? { api_max_connections: this.registry.maxApiConnections } : { max_connections: this.registry.maxConnections };
+    this.log.warn({ listener: r.listener, remote: r.remote, ...limit }, `connection refused: ${r.reason}`);
     this.refusals.timer = setTimeout(() => {
       this.refusals.timer = null;
       if (this.refusals.count > 0) {
@@ -357,6 +362,9 @@ export class LifecycleController {
       auth: () => this.config.httpApi.auth,
       reload: (trigger) => this.reload(trigger),
       log: () => this.log,
+      logStats: () => this.opts.log.stats(),
+      media: this.media.api,
+      services: () => this.services.snapshot(),
     };
   }
 }

@@ -46,6 +46,9 @@ export class Quit {
       openConnections: () => d.registry.size,
       log: (level, msg, fields) => d.log()[level](fields ?? {}, msg),
       cutConnections: () => {
+        // what can end cleanly does first (a player told its stream ended, an HTTP-FLV response's
+        // final chunk): its bytes are in the kernel before the socket goes
+        d.services.cut('the graceful quit is over');
         const n = d.registry.destroyAll();
         if (n > 0) d.log().warn({ cut: n }, `cut ${n} connections`);
       },

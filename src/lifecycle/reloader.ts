@@ -11,6 +11,7 @@ import { endpoint } from '../server/service';
 import type { ServiceSet } from '../server/service';
 import type { ReloadStatus } from '../server/metrics';
 import { planReload, reloadStatusPath } from './reload';
+import { writeRecord } from './pidfile';
 import type { ProcessState } from './state';
 
 export interface RunningConfig {
@@ -127,7 +128,8 @@ export class Reloader {
     } catch (e) {
       return this.failed(trigger, e, startedAt);
     }
-    for (const w of next.warnings) if (w.code !== 'unsupported') log.warn({ code: w.code }, w.message);
+    // the environment has not changed since the start: its warnings were said then
+    for (const w of next.warnings) if (w.code !== 'unsupported' && w.code !== 'env') log.warn({ code: w.code }, w.message);
     if (next.envOverrides.length > 0) {
       // SRS #3488: the environment wins over the file, on every reload too; say so rather than
       // leave an operator wondering why an edit did nothing
@@ -183,13 +185,12 @@ export class Reloader {
   private record(status: ReloadStatus, startedAt: number): ReloadStatus {
     this.lastReload = status;
     this.d.recorded(status);
-    // the outcome for `srs -s reload` and init.d: written atomically next to the pid file
-    const file = reloadStatusPath(this.d.pidPath());
+    // the outcome for `srs -s reload` and init.d: written atomically next to the pid file, or in
+    // the temp dir when the pid file's directory is not writable
     try {
-      fs.writeFileSync(`${file}.tmp`, JSON.stringify({ ...status, started_at: startedAt, pid: process.pid }) + '\n');
-      fs.renameSync(`${file}.tmp`, file);
+      writeRecord(this.d.pidPath(), 'reload', { ...status, started_at: startedAt, pid: process.pid });
     } catch (e) {
-      this.d.log().warn({ file, err: e }, 'could not write the reload status file');
+      this.d.log().warn({ file: reloadStatusPath(this.d.pidPath()), err: e }, 'could not write the reload status file, nor its fallback in the temp dir: srs -s reload cannot learn this outcome');
     }
     return status;
   }

@@ -13,6 +13,8 @@ export const ApiErrors = {
   SRS_ERR_API_RELOAD_NOT_ALLOWED: { status: 403, text: 'http_api.raw_api.allow_reload is off' },
   SRS_ERR_API_NO_ROUTE: { status: 404, text: 'no such API route; see /api/v1/' },
   SRS_ERR_API_NO_FILE: { status: 404, text: 'no such file under http_server.dir' },
+  SRS_ERR_API_NO_STREAM: { status: 404, text: 'no such stream; see /api/v1/streams' },
+  SRS_ERR_API_NO_CLIENT: { status: 404, text: 'no such client; see /api/v1/clients' },
   SRS_ERR_API_METHOD: { status: 405, text: 'method not allowed' },
   SRS_ERR_API_TIMEOUT: { status: 408, text: 'the request did not arrive in time (headers and body are bounded)' },
   SRS_ERR_API_BODY_TOO_LARGE: { status: 413, text: 'request body too large' },

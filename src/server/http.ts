@@ -10,9 +10,11 @@ import type * as HttpDeps from './http-deps';
 import type { LogStats, Metrics, ReloadStatus } from './metrics';
 export type { LogStats } from './metrics';
 import { SrsError } from '../errors';
-import type { ConnectionRegistry } from './registry';
+import type { Connection, ConnectionRegistry } from './registry';
 import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
 import { isProtectedPath } from './route-path';
+import type { ServiceSnapshot } from './service';
+import type { MediaApi } from '../media/service';
 
 export interface DaemonDecisionView {
   daemon: boolean;
@@ -42,8 +44,10 @@ export interface ApiContext {
   reload(trigger: string): Promise<ReloadStatus>;
   /** the log's write failures and the lines its bounded backlog dropped (SrsLog.stats()), when wired */
   logStats?: () => LogStats;
-  /** the media side's view for /api/v1/summaries (`data.media`), when wired; not rendered otherwise */
-  media?: () => Record<string, unknown>;
+  /** streams, media clients, kick, and HTTP-FLV on the file server (src/media/service.ts), when wired */
+  media?: MediaApi;
+  /** each service's snapshot (listeners, connections, details) for /api/v1/summaries, when wired */
+  services?: () => ServiceSnapshot[];
   /**
    * Bound on receiving one request, headers and body (ms): a client that trickles either is answered
    * 408 and closed. Default {@link REQUEST_TIMEOUT_MS}; read when an application is built.
@@ -122,9 +126,12 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       // node:http is required here, after the bind, with the rest of the HTTP side. Its clocks
       // bound how long a request may take to arrive (slowloris, a trickled body): checked every
       // connectionsCheckingInterval, answered 408 and closed.
+      // HTTP-FLV goes past fastify: a mounted stream's response lives as long as its player, and
+      // its bytes are the media side's (src/media/http-flv.ts)
+      const media = roles.files !== null ? ctx.media : undefined;
       server = (require('node:http') as typeof http).createServer(
         { requestTimeout: timeout, headersTimeout: timeout, connectionsCheckingInterval: Math.max(50, Math.min(1000, Math.floor(timeout / 4))) },
-        handler,
+        media ? (req, res) => serveMedia(ctx, media, req, res) || handler(req, res) : handler,
       );
       // Errors before a request exists (bad request line, too-large headers, the bound above) get
       // the one shape too, instead of node's bare status line.
@@ -250,9 +257,25 @@ function routerPath(url: string): string {
 
 function metricsHandler(ctx: ApiContext) {
   return async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { contentType, body } = await ctx.metrics.render({ logStats: ctx.logStats });
+    const { contentType, body } = await ctx.metrics.render({ logStats: ctx.logStats, media: ctx.media?.counters });
     return reply.type(contentType).send(body);
   };
+}
+
+/**
+ * An HTTP-FLV request for a stream a vhost mounts (`http_remux { mount [vhost]/[app]/[stream].flv; }`):
+ * served by the media side; false for anything else (a file, an API route).
+ */
+function serveMedia(ctx: ApiContext, media: MediaApi, req: http.IncomingMessage, res: http.ServerResponse): boolean {
+  if (req.method !== 'GET' || !req.url) return false;
+  const host = (req.headers.host ?? '').replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+  const match = media.matchFlv(req.url, host);
+  if (!match) return false;
+  const connection = (req.socket as { srsConnection?: Connection }).srsConnection;
+  if (!connection) return false;
+  ctx.log().info({ cid: connection.id, url: req.url, remote: connection.remote }, `GET ${req.url}: HTTP-FLV player of ${match.key.vhost}/${match.key.app}/${match.key.stream}`);
+  media.serveFlv(req, res, match.key, match.vhost, connection);
+  return true;
 }
 
 function checkBasicAuth(h: string | undefined, username: string, password: string): boolean {
@@ -279,7 +302,7 @@ function readCpuPercent(): { user: number; system: number } {
 function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   const api = { config: { srsAccess: 'api' } satisfies RouteConfig };
   const open = { config: { srsAccess: 'open' } satisfies RouteConfig };
-  const routes = ['/api/v1/versions', '/api/v1/summaries', '/api/v1/clients', '/api/v1/raw', '/healthz', '/readyz', '/metrics'];
+  const routes = ['/api/v1/versions', '/api/v1/summaries', '/api/v1/streams', '/api/v1/clients', '/api/v1/raw', '/healthz', '/readyz', '/metrics'];
   app.get('/api/v1', api, async () => envelope(ctx, { urls: routes }));
   app.get('/api/v1/', api, async () => envelope(ctx, { urls: routes }));
 
@@ -326,22 +349,60 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
       log: { log_write_failures: log?.writeFailures ?? null, log_dropped_lines: log?.droppedLines ?? null },
       reload: ctx.lastReload(),
     };
-    if (ctx.media) data.media = ctx.media();
+    if (ctx.media) data.media = ctx.media.counters();
+    if (ctx.services) data.services = ctx.services();
     return envelope(ctx, data);
+  });
+
+  // SRS's stream and client APIs: the list at the top level (`streams`, `clients`), one at
+  // `stream`/`client`, as SRS's srs_app_http_api.cpp answers, so SRS's console and dashboards read them.
+  app.get('/api/v1/streams', api, async () => ({ ...envelope(ctx, undefined), streams: ctx.media?.streams() ?? [] }));
+  app.get('/api/v1/streams/', api, async () => ({ ...envelope(ctx, undefined), streams: ctx.media?.streams() ?? [] }));
+  app.get('/api/v1/streams/:id', api, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const stream = ctx.media?.stream(id) ?? null;
+    if (!stream) return apiError(reply, req, 'SRS_ERR_API_NO_STREAM');
+    return { ...envelope(ctx, undefined), stream };
   });
 
   app.get('/api/v1/clients', api, async () => {
     const now = Date.now();
-    return envelope(ctx, {
-      clients: ctx.registry.list().map((c) => ({
-        id: c.id,
-        listener: c.listener,
-        kind: c.kind,
-        remote: c.remote,
-        since: new Date(c.since).toISOString(),
-        alive_ms: now - c.since,
-      })),
-    });
+    const media = new Map((ctx.media?.clients() ?? []).map((c) => [c.id, c]));
+    return {
+      // every open connection (media and HTTP), as srs has always listed them
+      ...envelope(ctx, {
+        clients: ctx.registry.list().map((c) => ({
+          id: c.id,
+          listener: c.listener,
+          kind: c.kind,
+          remote: c.remote,
+          since: new Date(c.since).toISOString(),
+          alive_ms: now - c.since,
+          type: media.get(c.id)?.type ?? null,
+        })),
+      }),
+      // SRS's shape: the publishers and players, each with its stream
+      clients: [...media.values()],
+    };
+  });
+  app.get('/api/v1/clients/:id', api, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    const client = ctx.media?.clients().find((c) => c.id === id) ?? null;
+    if (!client) return apiError(reply, req, 'SRS_ERR_API_NO_CLIENT');
+    return { ...envelope(ctx, undefined), client };
+  });
+  // SRS's kick: a publisher is closed after its current message, a player is told its stream ends
+  app.delete('/api/v1/clients/:id', api, async (req, reply) => {
+    const { id } = req.params as { id: string };
+    if (ctx.media?.kick(id)) {
+      ctx.log().info({ cid: id }, `client ${id} kicked by the API`);
+      return envelope(ctx, undefined);
+    }
+    const conn = ctx.registry.list().find((c) => c.id === id);
+    if (!conn) return apiError(reply, req, 'SRS_ERR_API_NO_CLIENT');
+    ctx.log().info({ cid: id }, `connection ${id} closed by the API`);
+    conn.socket.end();
+    return envelope(ctx, undefined);
   });
 
   // SRS's raw API: rpc=reload (only with raw_api and allow_reload on) and rpc=reload-fetch.

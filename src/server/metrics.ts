@@ -22,6 +22,17 @@ export interface LogStats {
   droppedLines: number;
 }
 
+/** The stream hub's counters (src/media/hub.ts HubCounters), as /metrics shows them. */
+export interface MediaCounters {
+  streams: number;
+  publishers: number;
+  players: number;
+  bytesIn: number;
+  bytesOut: number;
+  playersDroppedBehind: number;
+  messagesDropped: number;
+}
+
 type Labels = Record<string, string>;
 
 /** A labelled counter as a map from the labels' JSON to the value. */
@@ -51,6 +62,8 @@ export class Metrics {
   private readonly startedAt: number;
   /** the log's own counters, from the last render's caller (the API context), when wired */
   private logStats: (() => LogStats) | undefined;
+  /** the stream hub's counters, when the media service is wired */
+  private mediaStats: (() => MediaCounters) | undefined;
 
   constructor(connections: ConnectionRegistry, startedAt: number) {
     this.connections = connections;
@@ -77,11 +90,41 @@ export class Metrics {
    * The Prometheus text. `sources.logStats`, when given, adds srs_log_write_failures_total and
    * srs_log_dropped_lines_total (absent otherwise: no made-up zeros).
    */
-  async render(sources: { logStats?: () => LogStats } = {}): Promise<{ contentType: string; body: string }> {
+  async render(sources: { logStats?: () => LogStats; media?: () => MediaCounters } = {}): Promise<{ contentType: string; body: string }> {
     this.logStats = sources.logStats;
+    this.mediaStats = sources.media;
     const registry = await this.promRegistry();
     if (this.logStats && !registry.getSingleMetric('srs_log_write_failures_total')) this.addLogCounters(registry);
+    if (this.mediaStats && !registry.getSingleMetric('srs_streams')) this.addMediaMetrics(registry);
     return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  /** Streams, publishers, players, bytes, and players dropped for falling behind (the stream hub's counters). */
+  private addMediaMetrics(registry: Registry): void {
+    const client = require('prom-client') as typeof PromClient;
+    const self = this;
+    const metric = (kind: 'Gauge' | 'Counter', name: string, help: string, read: (m: MediaCounters) => number): void => {
+      const Kind = kind === 'Gauge' ? client.Gauge : client.Counter;
+      new Kind({
+        name,
+        help,
+        registers: [registry],
+        collect(this: { reset(): void; inc(v: number): void; set?(v: number): void }) {
+          this.reset();
+          const m = self.mediaStats?.();
+          if (!m) return;
+          if (this.set) this.set(read(m));
+          else this.inc(read(m));
+        },
+      });
+    };
+    metric('Gauge', 'srs_streams', 'Live streams (with a publisher or waiting players)', (m) => m.streams);
+    metric('Gauge', 'srs_publishers', 'Publishing clients', (m) => m.publishers);
+    metric('Gauge', 'srs_players', 'Playing clients (RTMP and HTTP-FLV)', (m) => m.players);
+    metric('Counter', 'srs_media_received_bytes_total', 'Media payload bytes received from publishers', (m) => m.bytesIn);
+    metric('Counter', 'srs_media_sent_bytes_total', 'Bytes written to players', (m) => m.bytesOut);
+    metric('Counter', 'srs_players_dropped_total', 'Players closed because they fell behind', (m) => m.playersDroppedBehind);
+    metric('Counter', 'srs_player_messages_dropped_total', 'Messages a slow player skipped (to the next keyframe)', (m) => m.messagesDropped);
   }
 
   /** Registered at the first render that has a source, so an unwired log shows no made-up zeros. */

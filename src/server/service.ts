@@ -139,6 +139,12 @@ export interface Service {
   handlers(): Record<string, RoleHandler>;
   apply(cfg: SrsConfig): Promise<PreparedChange>;
   drain(reason: string): void;
+  /**
+   * The drain's bound is reached (grace_max_wait, a second quit signal): end what is left
+   * cleanly, now, before every socket is destroyed (a player told its stream ended, an HTTP-FLV
+   * response given its final chunk). Optional: most services have nothing to end cleanly.
+   */
+  cut?(reason: string): void;
   close(): void;
   snapshot(): ServiceSnapshot;
 }
@@ -182,6 +188,10 @@ export class ServiceSet {
 
   drain(reason: string): void {
     for (const s of this.services) s.drain(reason);
+  }
+
+  cut(reason: string): void {
+    for (const s of this.services) s.cut?.(reason);
   }
 
   close(): void {
@@ -243,7 +253,10 @@ export interface ListenerServiceOptions {
   drains: ConnectionDrains;
   /** what a drain does beyond asking the connections that have a hook (HTTP: close idle keep-alive) */
   onDrain?(reason: string, connections: () => Connection[]): void;
+  onCut?(reason: string): void;
   onClose?(): void;
+  /** more of the snapshot (the media service's streams and players) */
+  details?(): Record<string, unknown>;
   /** the listeners this service has now, as `role endpoint` */
   active(): string[];
 }
@@ -281,11 +294,15 @@ export class ListenerService implements Service {
     this.o.onDrain?.(reason, () => this.connections());
   }
 
+  cut(reason: string): void {
+    this.o.onCut?.(reason);
+  }
+
   close(): void {
     this.o.onClose?.();
   }
 
   snapshot(): ServiceSnapshot {
-    return { name: this.name, listeners: this.o.active(), connections: this.connections().length };
+    return { name: this.name, listeners: this.o.active(), connections: this.connections().length, ...this.o.details?.() };
   }
 }

@@ -35,10 +35,10 @@ test('10,000 idle connections: the probes still answer, and every slot comes bac
   for (const s2 of socks) s2.on('error', () => {});
   const rss = rssMB(s.srs.pid);
   for (const p of ['/healthz', '/readyz']) assert.equal((await h.request(s.api, p, { timeoutMs: 3000 })).status, 200, `${p} answers with 10,000 idle connections`);
-  const sum = JSON.parse((await h.request(s.api, '/api/v1/summaries')).body);
+  const sum = JSON.parse((await h.request(s.api, '/api/v1/summaries')).text);
   socks.forEach((x) => x.destroy());
   await h.waitFor('every slot given back', async () => {
-    const d = JSON.parse((await h.request(s.api, '/api/v1/summaries')).body);
+    const d = JSON.parse((await h.request(s.api, '/api/v1/summaries')).text);
     return (d.data?.connections?.per_listener?.rtmp ?? 0) === 0;
   }, 20000, 100);
   report(t, '10,000 idle RTMP connections', `probes 200, RSS ${rss.toFixed(1)} MB with them open, every slot back after (summaries said ${JSON.stringify(sum.data?.connections?.per_listener)})`);
@@ -47,7 +47,7 @@ test('10,000 idle connections: the probes still answer, and every slot comes bac
 test('slowloris: 200 clients sending headers or a body a byte at a time lose their slots within the bound; probes answer throughout', async (t) => {
   // a short bound for the test; the default is about 30 s
   const s = await server(t, { maxConnections: 300, extra: '' });
-  const sum0 = JSON.parse((await h.request(s.api, '/api/v1/summaries')).body);
+  const sum0 = JSON.parse((await h.request(s.api, '/api/v1/summaries')).text);
   const bound = Number(sum0.data?.http?.request_timeout_ms ?? sum0.data?.limits?.request_timeout_ms ?? 30000);
   const socks = [];
   const timers = [];
@@ -96,7 +96,7 @@ test('100,000 connect/close cycles: memory flat, nothing left open', async (t) =
   const rssWarm = rssMB(s.srs.pid);
   await run(90000);
   await h.waitFor('every slot given back', async () => {
-    const d = JSON.parse((await h.request(s.api, '/api/v1/summaries')).body);
+    const d = JSON.parse((await h.request(s.api, '/api/v1/summaries')).text);
     return (d.data?.connections?.per_listener?.rtmp ?? 0) === 0;
   }, 20000, 100);
   const rssEnd = rssMB(s.srs.pid);

@@ -65,10 +65,10 @@ test('a full disk under the log: lines are counted as dropped, memory stays boun
     const socks = await connectMany(rtmp, 500);
     socks.forEach((s) => s.destroy());
   }
-  const sum = JSON.parse((await h.request(api, '/api/v1/summaries')).body);
+  const sum = JSON.parse((await h.request(api, '/api/v1/summaries')).text);
   const stats = JSON.stringify(sum);
   assert.match(stats, /"log_write_failures":[1-9]/, `summaries count the failed writes: ${stats.slice(0, 800)}`);
-  const metrics = (await h.request(api, '/metrics')).body;
+  const metrics = (await h.request(api, '/metrics')).text;
   assert.match(metrics, /log_write_failures[a-z_]* [1-9]/, 'metrics count the failed writes');
   const rss1 = rssMB(srs.pid);
   assert.ok(rss1 - rss0 < 64, `memory stays bounded while the disk is full: ${rss0.toFixed(1)} -> ${rss1.toFixed(1)} MB`);
@@ -98,7 +98,7 @@ test('fd exhaustion (nofile 64, 500 clients): warned at start, counted and logge
       return false;
     }
   }, 15000, 100);
-  const metrics = (await h.request(api, '/metrics')).body;
+  const metrics = (await h.request(api, '/metrics')).text;
   assert.match(metrics, /(fd|emfile|accept)[a-z_]*(errors|exhaust|fail)[a-z_]*(\{[^}]*\})? [1-9]/i, `metrics count the failed accepts:\n${metrics.split('\n').filter((l) => /fd|accept|emfile/i.test(l)).join('\n')}`);
   assert.ok(await h.canConnect(rtmp), 'RTMP accepts again');
   report(t, '500 clients against 64 fds', 'warned at start, exhaustion logged and counted, the server recovered');

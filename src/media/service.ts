@@ -1,0 +1,183 @@
+// The media service: one stream hub for the process, the RTMP session on every `listen`, HTTP-FLV
+// on the file server where a vhost's http_remux asks for it, and what the API shows of streams and
+// clients. A reload hands it the new config: sessions that start after it read the new vhost
+// settings; sessions already live keep theirs (SRS applies vhost changes to new sessions too).
+import type { Socket } from 'node:net';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { SrsConfig } from '../config/schema';
+import { checkSecurity, mediaSettingsFor, type MediaSettings as VhostMedia } from '../config/vhost';
+import type { Connection } from '../server/registry';
+import type { AcceptContext, RoleHandler } from '../server/service';
+import { StreamHub, type ClientSnapshot, type HubCounters, type MediaSettings, type StreamKey, type StreamSnapshot } from './hub';
+import { matchFlvMount, serveHttpFlv } from './http-flv';
+import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings } from './rtmp/session';
+import { resolveVhost as routeVhost } from './rtmp/request';
+
+/** bytes: one player's queue may hold this much before it skips to the next keyframe */
+export const PLAYER_QUEUE_MAX_BYTES = 8 * 1024 * 1024;
+/** ms between two looks, during a drain, for players whose publisher has gone */
+export const DRAIN_SWEEP_MS = 200;
+
+/** The hub's settings of a vhost, from the config's resolved vhost settings. */
+export function hubSettings(v: VhostMedia): MediaSettings {
+  return { gopCache: v.gopCache, queueLengthMs: v.queueLengthMs, queueMaxBytes: PLAYER_QUEUE_MAX_BYTES, mwLatencyMs: v.mwLatencyMs, mwMsgs: v.mwMsgs };
+}
+
+/** What the API and the file server ask of the media side (see ApiContext.media). */
+export interface MediaApi {
+  streams(): StreamSnapshot[];
+  stream(id: string): StreamSnapshot | null;
+  clients(): ClientSnapshot[];
+  /** true when a media client with this id was asked to leave */
+  kick(id: string): boolean;
+  counters(): HubCounters;
+  /**
+   * An HTTP-FLV request for a mounted stream: the stream it plays and the response's settings,
+   * or null when no vhost mounts that path (the file server answers as for any file).
+   * @param urlPath the request's path and query, as received
+   * @param host the Host header (SRS picks the vhost by it), without a port
+   */
+  matchFlv(urlPath: string, host: string): { key: StreamKey; vhost: VhostMedia } | null;
+  /** Serve an HTTP-FLV player on a raw response; the connection is the registry's. */
+  serveFlv(req: IncomingMessage, res: ServerResponse, key: StreamKey, vhost: VhostMedia, connection: Connection): void;
+}
+
+export interface MediaServiceDeps {
+  /** the running config; read each time a session starts */
+  config: () => SrsConfig;
+  version: string;
+  log: () => SessionLog;
+}
+
+/**
+ * The media side of the process. `rtmpHandler()` is the `rtmp` role's handler; `api` is what the
+ * HTTP side shows and serves; `drain` asks every player and publisher to leave (graceful quit,
+ * upgrade): players are told the stream ended, publishers are closed after their current message.
+ */
+export class MediaService {
+  readonly hub = new StreamHub();
+  private readonly deps: MediaServiceDeps;
+  private readonly sessions = new Map<string, RtmpSession>();
+  readonly resolver: SettingsResolver;
+  private draining = false;
+  private sweeper: NodeJS.Timeout | null = null;
+
+  constructor(deps: MediaServiceDeps) {
+    this.deps = deps;
+    this.resolver = {
+      vhostNames: () => this.deps.config().vhostConfigs.map((v) => v.name),
+      settings: (vhost) => this.vhostSettings(vhost),
+    };
+  }
+
+  private vhostSettings(name: string): VhostSettings | null {
+    const v = mediaSettingsFor(this.deps.config(), name);
+    if (v.vhost === null) return null;
+    const log = this.deps.log;
+    return {
+      media: hubSettings(v),
+      chunkSize: v.chunkSize,
+      firstPacketTimeoutMs: v.firstPktTimeoutMs,
+      normalTimeoutMs: v.normalTimeoutMs,
+      allow(action, ip, req) {
+        const d = checkSecurity(v.security, action, ip);
+        if (!d.allowed) log().warn({ vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
+        return d.allowed;
+      },
+    };
+  }
+
+  /** The handler of the `rtmp` role: an RTMP session on each admitted socket. */
+  rtmpHandler(): RoleHandler {
+    return {
+      kind: 'media',
+      accept: (socket: Socket, connection: Connection, ctx: AcceptContext) => {
+        ctx.log.info({ cid: connection.id, remote: connection.remote }, 'rtmp client connected');
+        const session = new RtmpSession(socket, {
+          hub: this.hub,
+          resolver: this.resolver,
+          log: ctx.log,
+          cid: connection.id,
+          server: { name: 'srs', version: this.deps.version, pid: process.pid },
+          onClose: () => this.sessions.delete(connection.id),
+        });
+        this.sessions.set(connection.id, session);
+        // no per-connection drain hook: a graceful quit lets a live stream go on (see drain()),
+        // and a session still connecting is asked to leave by the service's drain
+        if (this.draining) session.drain('the server is quitting');
+        else session.start();
+        // accepted paused (pauseOnConnect): reading starts once the session listens
+        socket.resume();
+      },
+    };
+  }
+
+  /**
+   * A graceful quit's listeners are closed: what has no stream to carry goes now (sessions that
+   * neither publish nor play, players of a stream with no publisher); a live stream goes on until
+   * its publisher stops (then its players are told and closed) or the drain's bound, as SRS waits
+   * for its clients. Checked every 200 ms until the process ends.
+   */
+  drain(reason: string): void {
+    if (this.draining) return;
+    this.draining = true;
+    this.sweep(reason);
+    this.sweeper = setInterval(() => this.sweep(reason), DRAIN_SWEEP_MS);
+    this.sweeper.unref();
+  }
+
+  private sweep(reason: string): void {
+    for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
+    const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
+    for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
+  }
+
+  /** The drain's bound: every player told its stream ended and closed, every publisher closed after its current message. */
+  cut(reason: string): void {
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
+    this.hub.drainAll(reason);
+    for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
+  }
+
+  readonly api: MediaApi = {
+    streams: () => this.hub.streams(),
+    stream: (id) => this.hub.stream(id),
+    clients: () => this.hub.clients(),
+    kick: (id) => this.hub.kick(id) || this.kickSession(id),
+    counters: () => this.hub.counters(),
+    matchFlv: (urlPath, host) => {
+      const cfg = this.deps.config();
+      const name = routeVhost(host, cfg.vhostConfigs.map((v) => v.name));
+      const v = mediaSettingsFor(cfg, name);
+      if (v.vhost === null || !v.httpRemux.enabled) return null;
+      const key = matchFlvMount(v.httpRemux.mount, v.vhost, urlPath);
+      return key ? { key, vhost: v } : null;
+    },
+    serveFlv: (req, res, key, vhost, connection) => {
+      // SRS checks the vhost's security for an HTTP-FLV player as for an RTMP one
+      const ip = connection.remote.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
+      const d = checkSecurity(vhost.security, 'play', req.socket.remoteAddress ?? ip);
+      if (!d.allowed) {
+        this.deps.log().warn({ cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
+        res.writeHead(403, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
+        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: play denied by vhost ${vhost.vhost} security (${d.reason})` }));
+        return;
+      }
+      serveHttpFlv(req, res, this.hub, key, hubSettings(vhost), connection.id);
+    },
+  };
+
+  /** A session that has not published or played yet (still connecting) has no hub entry. */
+  private kickSession(id: string): boolean {
+    const s = this.sessions.get(id);
+    if (!s) return false;
+    s.drain('kicked');
+    return true;
+  }
+
+  snapshot(): { sessions: number; streams: number; players: number; publishers: number } {
+    const c = this.hub.counters();
+    return { sessions: this.sessions.size, streams: c.streams, players: c.players, publishers: c.publishers };
+  }
+}
