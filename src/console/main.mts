@@ -91,7 +91,7 @@ function drawGrace(s: Snapshot): void {
   const g = s.grace;
   const phase = $('grace-phase');
   phase.dataset.phase = g.phase;
-  phase.textContent = g.phase === 'idle' ? 'serving: no quit under way' : `${phaseLabel(g.phase)}${g.reason ? `, after ${g.reason}` : ''}; ${g.open} connections left`;
+  phase.textContent = g.phase === 'idle' ? 'serving: no quit under way' : `${phaseLabel(g.phase)}${g.reason ? `, after ${g.reason}` : ''}; ${g.open} ${g.open === 1 ? 'connection' : 'connections'} left`;
   const list = $('grace-countdowns');
   const items = countdowns(g, Date.now() + skew).map((c) => el('li', `${c.what} ${formatDuration(c.leftMs)}`));
   if (g.phase !== 'idle' && !g.detailed) items.push(el('li', 'countdowns not available: this server reports no grace phase detail', 'na'));
@@ -253,7 +253,8 @@ async function reload_(): Promise<void> {
     const where = errorLocation(error);
     box.replaceChildren(el('strong', 'Reload failed, the running config is kept. '));
     if (where) box.append('At ', el('code', where), ': ');
-    box.append(error);
+    // the location once: SrsError's message starts with it
+    box.append(where && error.startsWith(`${where}: `) ? error.slice(where.length + 2) : error);
     box.dataset.location = where ?? '';
     box.hidden = false;
   } catch (e) {
