@@ -10,6 +10,7 @@ import {
   countdowns,
   errorLocation,
   filterLog,
+  formatClock,
   flvUrl,
   formatBytes,
   formatDuration,
@@ -94,6 +95,7 @@ function drawGrace(s: Snapshot): void {
   phase.textContent = g.phase === 'idle' ? 'serving: no quit under way' : `${phaseLabel(g.phase)}${g.reason ? `, after ${g.reason}` : ''}; ${g.open} ${g.open === 1 ? 'connection' : 'connections'} left`;
   const list = $('grace-countdowns');
   const items = countdowns(g, Date.now() + skew).map((c) => el('li', `${c.what} ${formatDuration(c.leftMs)}`));
+  if (g.phase === 'draining' && g.detailed && !g.maxWaitMs) items.push(el('li', 'no deadline: grace_max_wait is 0, the drain waits for every connection'));
   if (g.phase !== 'idle' && !g.detailed) items.push(el('li', 'countdowns not available: this server reports no grace phase detail', 'na'));
   list.replaceChildren(...items);
 }
@@ -121,7 +123,7 @@ function drawConfig(s: Snapshot): void {
 
 function drawListeners(s: Snapshot): void {
   const body = $('listeners-body');
-  if (s.listeners.length === 0) return emptyRow(body, 5, 'no listener');
+  if (s.listeners.length === 0) return emptyRow(body, 5, s.grace.phase === 'idle' ? 'no listener' : 'all listeners closed (quitting)');
   body.replaceChildren(
     ...s.listeners.map((l) => {
       const tr = el('tr');
@@ -216,9 +218,7 @@ function drawLog(): void {
   $('log-note').textContent = '';
   pre.replaceChildren(
     ...filterLog(logTail, min).map((l) => {
-      const d = new Date(l.time);
-      const span = el('span', `[${d.toLocaleTimeString()}.${String(d.getMilliseconds()).padStart(3, '0')}][${l.level}][${l.cid}] ${l.msg}\n`, `lv-${l.level}`);
-      return span;
+      return el('span', `[${formatClock(l.time)}][${l.level}][${l.cid}] ${l.msg}\n`, `lv-${l.level}`);
     }),
   );
   pre.scrollTop = pre.scrollHeight;

@@ -30,6 +30,13 @@ export function formatDuration(ms: number): string {
   return `${sec}s`;
 }
 
+/** A local wall-clock time with milliseconds, 24 h: `14:03:09.042` (the log tail's stamps). */
+export function formatClock(ms: number): string {
+  const d = new Date(ms);
+  const p = (n: number, w = 2): string => String(n).padStart(w, '0');
+  return `${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}.${p(d.getMilliseconds(), 3)}`;
+}
+
 /** The page's link to the server, as its status line says it. */
 export type LinkState =
   /** before the first answer */

@@ -59,7 +59,7 @@ export interface ConsoleContext extends ApiContext {
   grace?: () => GraceView;
   /** the last `limit` log lines, oldest first */
   logTail?: (limit: number) => LogTailLine[];
-  /** 1 for the config read at start, +1 for each reload that applied */
+  /** 1 for the config read at start, +1 for each reload that succeeded */
   configGeneration?: () => number;
   listenersBound?: () => ListenerView[];
   mediaView?: () => MediaView | null;
@@ -75,39 +75,45 @@ export interface ConsoleContext extends ApiContext {
 const LEVEL_WORD: Record<number, LogTailLine['level']> = { 10: 'Verbose', 20: 'Verbose', 30: 'Trace', 40: 'Warn', 50: 'Error', 60: 'Fatal' };
 
 /**
- * The last lines the log wrote, kept in memory for the console: the controller tees the pino
- * stream into {@link LogTail.write} (one pino JSON line a call). Bounded: `capacity` lines, the
- * oldest dropped first; a line's message is cut at 2,000 characters.
+ * The last lines the log wrote, kept in memory for the console: SrsLog tees each pino JSON line
+ * into {@link LogTail.write}. Writing keeps the raw text (no parse on the log's path); lines()
+ * parses the few asked for. Bounded: `capacity` lines, the oldest dropped first; a message is cut
+ * at 2,000 characters.
  */
 export class LogTail {
-  private readonly ring: LogTailLine[] = [];
+  private readonly ring: { seq: number; at: number; text: string }[] = [];
   private readonly capacity: number;
+  private readonly now: () => number;
   private seq = 0;
 
-  constructor(capacity = 200) {
+  constructor(capacity = 200, now: () => number = Date.now) {
     this.capacity = capacity;
+    this.now = now;
   }
 
-  /** One pino JSON line; a line that is not JSON is kept as a Trace line with its text. */
-  write(jsonLine: string, now: () => number = Date.now): void {
-    let line: LogTailLine;
-    try {
-      const o = JSON.parse(jsonLine) as { time?: unknown; level?: unknown; cid?: unknown; msg?: unknown };
-      line = {
-        seq: ++this.seq,
-        time: typeof o.time === 'number' ? o.time : now(),
-        level: LEVEL_WORD[Number(o.level)] ?? 'Trace',
-        cid: typeof o.cid === 'string' ? o.cid : '',
-        msg: String(o.msg ?? '').slice(0, 2000),
-      };
-    } catch {
-      line = { seq: ++this.seq, time: now(), level: 'Trace', cid: '', msg: jsonLine.trimEnd().slice(0, 2000) };
-    }
-    this.ring.push(line);
-    if (this.ring.length > this.capacity) this.ring.splice(0, this.ring.length - this.capacity);
+  /** One pino JSON line (a line that is not JSON is kept as a Trace line with its text). */
+  write(line: string): void {
+    this.ring.push({ seq: ++this.seq, at: this.now(), text: line });
+    if (this.ring.length > this.capacity) this.ring.shift();
   }
 
+  /** The last `limit` lines, oldest first. */
   lines(limit: number): LogTailLine[] {
-    return this.ring.slice(Math.max(0, this.ring.length - limit));
+    return this.ring.slice(Math.max(0, this.ring.length - limit)).map(parseLine);
+  }
+}
+
+function parseLine(r: { seq: number; at: number; text: string }): LogTailLine {
+  try {
+    const o = JSON.parse(r.text) as { time?: unknown; level?: unknown; cid?: unknown; msg?: unknown };
+    return {
+      seq: r.seq,
+      time: typeof o.time === 'number' ? o.time : r.at,
+      level: LEVEL_WORD[Number(o.level)] ?? 'Trace',
+      cid: typeof o.cid === 'string' ? o.cid : '',
+      msg: String(o.msg ?? '').slice(0, 2000),
+    };
+  } catch {
+    return { seq: r.seq, time: r.at, level: 'Trace', cid: '', msg: r.text.trimEnd().slice(0, 2000) };
   }
 }

@@ -108,12 +108,13 @@ test('flvUrl and codecsText', () => {
 });
 
 test('LogTail keeps the last lines in SRS level words, with increasing seq', () => {
-  const tail = new LogTail(3);
+  const tail = new LogTail(3, () => 42);
   for (let i = 1; i <= 5; i++) tail.write(JSON.stringify({ level: i === 5 ? 50 : 30, time: i, cid: 'abc', msg: `line ${i}` }));
-  tail.write('not json\n', () => 42);
+  tail.write('not json\n');
   const lines = tail.lines(10);
   assert.deepEqual(lines.map((l) => l.seq), [4, 5, 6]);
   assert.deepEqual(lines.map((l) => l.level), ['Trace', 'Error', 'Trace']);
+  assert.deepEqual(lines[1], { seq: 5, time: 5, level: 'Error', cid: 'abc', msg: 'line 5' });
   assert.deepEqual(lines[2], { seq: 6, time: 42, level: 'Trace', cid: '', msg: 'not json' });
   assert.deepEqual(tail.lines(1).map((l) => l.seq), [6]);
 });
@@ -206,4 +207,9 @@ test('buildSnapshot with the controller\u2019s fields: grace, generation, listen
   assert.deepEqual(snap.listeners[0], { role: 'rtmp', endpoint: '0.0.0.0:1935', inherited: true, connections: 0, accepted: 0, refused: 0 });
   assert.equal(sc.portOf('[::]:1985'), 1985);
   assert.equal(sc.portOf('nothing'), null);
+});
+
+test('formatClock: 24 h local time with milliseconds', () => {
+  const d = new Date(2026, 0, 2, 14, 3, 9, 42);
+  assert.equal(m.formatClock(d.getTime()), '14:03:09.042');
 });
