@@ -65,6 +65,19 @@ function na(text: string): HTMLElement {
   return el('span', text, 'na');
 }
 
+/**
+ * Redraw a table body without taking the keyboard's place away: the rows are rebuilt each
+ * snapshot, so the control that had focus is found again by its accessible name.
+ */
+function redraw(body: HTMLElement, rows: HTMLElement[]): void {
+  const active = document.activeElement;
+  const label = active instanceof HTMLElement && body.contains(active) ? active.getAttribute('aria-label') : null;
+  body.replaceChildren(...rows);
+  if (label === null) return;
+  const again = [...body.querySelectorAll<HTMLElement>('[aria-label]')].find((e) => e.getAttribute('aria-label') === label);
+  again?.focus();
+}
+
 function emptyRow(body: HTMLElement, cols: number, text: string): void {
   const td = el('td', text, 'empty');
   td.colSpan = cols;
@@ -81,7 +94,7 @@ function drawProcess(s: Snapshot): void {
     ['Uptime', formatDuration(p.uptime_ms)],
     ['Daemon', `${p.daemon.daemon ? 'yes' : 'no'}: ${p.daemon.reason}`],
     ['Container', p.daemon.container || 'none detected'],
-    ['Generation', p.parent_pid ? `${p.generation} (took over from pid ${p.parent_pid})` : String(p.generation)],
+    ['Upgrade generation', p.parent_pid ? `${p.generation} (took over from pid ${p.parent_pid})` : String(p.generation)],
     ['Inherited', p.inherited.length > 0 ? p.inherited.join(', ') : 'nothing (fresh start)'],
     ['Memory', formatBytes(p.mem_rss_kbyte * 1024)],
     ['Connections', `${s.connections.open} of ${s.connections.max} (API ${s.connections.api_open} of ${s.connections.api_max})`],
@@ -148,8 +161,9 @@ function drawStreams(s: Snapshot): void {
   }
   note.textContent = s.flvPort === null ? 'Playing needs the file server (http_server), which serves HTTP-FLV: not available here.' : '';
   if (s.streams.length === 0) return emptyRow(body, 8, 'no stream is published');
-  body.replaceChildren(
-    ...s.streams.map((st) => {
+  redraw(
+    body,
+    s.streams.map((st) => {
       const tr = el('tr');
       tr.dataset.stream = st.url;
       const play = el('td');
@@ -181,8 +195,9 @@ function drawClients(s: Snapshot): void {
   $('clients-note').textContent = s.clients === null ? 'Media clients not available (media side not wired): open connections only, none can be kicked.' : '';
   const rows = clientRows(s);
   if (rows.length === 0) return emptyRow(body, 7, 'no client');
-  body.replaceChildren(
-    ...rows.map((r) => {
+  redraw(
+    body,
+    rows.map((r) => {
       const tr = el('tr');
       tr.dataset.client = r.id;
       const kick = el('td');
