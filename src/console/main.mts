@@ -321,6 +321,17 @@ function play_(name: string, url: string): void {
 }
 
 /**
+ * Once the server drains, the page's own player would be one of the connections it waits for:
+ * the operator watching the quit must not be what holds it.
+ */
+function leaveTheDrain(s: Snapshot): void {
+  if (!player || s.grace.phase === 'idle' || s.grace.phase === 'start_wait') return;
+  stopPlaying();
+  $('player-box').hidden = false;
+  $('player-state').textContent = 'stopped: the server is draining';
+}
+
+/**
  * The stream: snapshots while serving; when the server closes it after `quitting`, one more
  * attempt decides between "still quitting" (it answers) and "gone" (it does not).
  */
@@ -331,11 +342,15 @@ function connect(afterQuit: boolean): void {
   let quitting = false;
   es.addEventListener('open', () => {
     opened = true;
+    // a new stream sends its server's whole window first (another process after an upgrade,
+    // whose line numbers start again)
+    logTail = [];
   });
   es.addEventListener(EVENT_SNAPSHOT, (ev) => {
     const s = JSON.parse((ev as MessageEvent<string>).data) as Snapshot;
     draw(s);
     setState(s.grace.phase === 'idle' ? 'live' : 'quitting');
+    leaveTheDrain(s);
   });
   es.addEventListener(EVENT_LOG, (ev) => {
     logTail = appendLog(logTail, JSON.parse((ev as MessageEvent<string>).data) as LogLine[]);
@@ -343,8 +358,10 @@ function connect(afterQuit: boolean): void {
   });
   es.addEventListener(EVENT_QUITTING, (ev) => {
     quitting = true;
-    draw(JSON.parse((ev as MessageEvent<string>).data) as Snapshot);
+    const s = JSON.parse((ev as MessageEvent<string>).data) as Snapshot;
+    draw(s);
     setState('quitting');
+    leaveTheDrain(s);
   });
   es.addEventListener('error', () => {
     if (source !== es) return;

@@ -184,3 +184,51 @@ test('CORS as SRS sends it (crossdomain on by default): on answers, on 401s and 
   assert.equal(same.headers['access-control-allow-origin'], undefined, 'no Origin, no CORS headers (as SRS)');
   assert.ok(path.isAbsolute(file));
 });
+
+test('SIGUSR2 upgrade: the page follows the handover to the new process', async (t) => {
+  const dir = h.tmpdir('srs-console-upgrade-');
+  t.after(() => c.rmrf(dir));
+  const [rtmp, api] = await h.freePorts(2);
+  const file = c.writeConsoleConfig(dir, { rtmp, api, finalWait: 200, extra: 'disable_daemon_for_docker off;\nauto_reload_for_docker off;' });
+  fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('daemon off;', 'daemon on;'));
+  const pidFile = path.join(dir, 'srs.pid');
+  const r = await h.runSrsAsync(['-c', file], { cwd: dir });
+  assert.equal(r.code, 0, r.output);
+  const readPid = () => Number(fs.readFileSync(pidFile, 'utf8').trim());
+  const old = h.track(readPid());
+  let next = null;
+  t.after(() => [old, next].forEach((p) => p && h.killPid(p)));
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
+  t.after(() => context.close());
+  const page = await context.newPage();
+  await page.goto(`http://127.0.0.1:${api}/console/`);
+  await c.waitForPanels(page);
+  await c.waitForState(page, 'live');
+  assert.match(await page.evaluate(() => document.getElementById('process-list').textContent), new RegExp(`PID${old} `));
+  await page.evaluate(() => {
+    const link = document.getElementById('link');
+    window.__states = [link.dataset.state];
+    new MutationObserver(() => {
+      const st = link.dataset.state;
+      if (window.__states[window.__states.length - 1] !== st) window.__states.push(st);
+    }).observe(link, { attributes: true, attributeFilter: ['data-state'] });
+  });
+  process.kill(old, 'SIGUSR2');
+  next = await h.waitFor(`a new pid in ${pidFile} after SIGUSR2`, () => {
+    try {
+      const p = readPid();
+      return p && p !== old ? h.track(p) : null;
+    } catch {
+      return null;
+    }
+  }, 20000);
+  await page.waitForFunction((pid) => new RegExp(`PID${pid} `).test(document.getElementById('process-list').textContent), next, { timeout: 20000 });
+  await c.waitForState(page, 'live');
+  const proc = await page.evaluate(() => document.getElementById('process-list').textContent);
+  assert.match(proc, new RegExp(`Upgrade generation2 \\(took over from pid ${old}\\)`), proc);
+  assert.match(proc, /Inherited.*http_api/, 'the inherited listeners are named');
+  const states = await page.evaluate(() => window.__states);
+  assert.deepEqual(states, ['live', 'quitting', 'live'], `states seen: ${states.join(' -> ')}`);
+  await c.screenshot(page, '07-upgraded');
+  await h.waitFor(`the old process ${old} to exit after the handover`, () => h.pidGone(old), 20000);
+});
