@@ -66,8 +66,19 @@ export function consoleDir(ctx: ApiContext, here: string = __dirname): string {
   return candidates.find((d) => fs.existsSync(path.join(d, 'index.html'))) ?? candidates[0]!;
 }
 
-/** The console's own event streams, per registry: the drain does not wait for them. */
-const streamsOf = new WeakMap<ConnectionRegistry, Set<Socket>>();
+/**
+ * The console's event streams of one registry: their sockets (the drain does not wait for them)
+ * and their ticks, run at once when a connection closes during a quit. One 'closed' listener per
+ * registry, whatever the number of pages.
+ */
+interface Streams {
+  sockets: Set<Socket>;
+  ticks: Set<() => void>;
+}
+const streamsOf = new WeakMap<ConnectionRegistry, Streams>();
+
+/** A page that reads slower than the stream writes is cut past this many bytes queued: it reconnects. */
+export const MAX_QUEUED_BYTES = 1 << 20;
 
 /**
  * GET /console/ (the page, its script and style) and GET /api/v1/events (the stream), both under
@@ -102,13 +113,18 @@ export function sseFrame(event: string, data: unknown): string {
  * The console's streams' sockets are excluded from "connections left": a drain waits for the
  * others, the console watches it, and closes its own streams once nothing else is left.
  */
-function ownStreams(registry: ConnectionRegistry): Set<Socket> {
-  let set = streamsOf.get(registry);
-  if (!set) {
-    set = new Set();
-    streamsOf.set(registry, set);
+function streams(ctx: ApiContext): Streams {
+  let st = streamsOf.get(ctx.registry);
+  if (!st) {
+    const created: Streams = { sockets: new Set(), ticks: new Set() };
+    // the drain's last other connection may close between ticks: look again at once
+    ctx.registry.on('closed', () => {
+      if (!ctx.isReady()) for (const tick of [...created.ticks]) tick();
+    });
+    streamsOf.set(ctx.registry, created);
+    st = created;
   }
-  return set;
+  return st;
 }
 
 /**
@@ -125,7 +141,8 @@ export function shouldClose(grace: Snapshot['grace']): boolean {
 async function eventStream(ctx: ConsoleContext, req: FastifyRequest, reply: FastifyReply): Promise<void> {
   const res = reply.raw;
   const socket = req.raw.socket;
-  const own = ownStreams(ctx.registry);
+  const all = streams(ctx);
+  const own = all.sockets;
   reply.hijack();
   const headers: Record<string, string> = {
     'content-type': 'text/event-stream; charset=utf-8',
@@ -142,6 +159,10 @@ async function eventStream(ctx: ConsoleContext, req: FastifyRequest, reply: Fast
   res.write(`retry: 2000\n\n`);
   const tick = (): void => {
     if (closed) return;
+    if (res.writableLength > MAX_QUEUED_BYTES) {
+      finish();
+      return;
+    }
     const snap = buildSnapshot(ctx, own);
     if (ctx.logTail) {
       const lines: LogLine[] = ctx.logTail(LOG_TAIL_LINES).filter((l) => l.seq > lastSeq);
@@ -158,16 +179,12 @@ async function eventStream(ctx: ConsoleContext, req: FastifyRequest, reply: Fast
     res.write(sseFrame(EVENT_SNAPSHOT, snap));
   };
   const timer = setInterval(tick, ctx.consolePeriodMs ?? CONSOLE_PERIOD_MS);
-  // the drain's last other connection may close between ticks: look again at once
-  const onClosed = (): void => {
-    if (!ctx.isReady()) tick();
-  };
-  ctx.registry.on('closed', onClosed);
+  all.ticks.add(tick);
   const finish = (): void => {
     if (closed) return;
     closed = true;
     clearInterval(timer);
-    ctx.registry.off('closed', onClosed);
+    all.ticks.delete(tick);
     own.delete(socket);
     res.end();
     // the socket would otherwise sit idle until the drain's sweep closes it
