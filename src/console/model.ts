@@ -181,11 +181,16 @@ export function clientRows(snap: Snapshot): ClientRow[] {
   return rows;
 }
 
-/** The HTTP-FLV URL of a stream (SRS's `http://host:8080/app/stream.flv`), or null without a port. */
+/**
+ * The HTTP-FLV URL of a stream, as SRS's default mount `[vhost]/[app]/[stream].flv` serves it:
+ * `http://host:8080/live/test.flv` (a stream's url is `/app/stream`, or `vhost/app/stream` off the
+ * default vhost). Null without the file server's port.
+ */
 export function flvUrl(protocol: string, hostname: string, port: number | null, streamUrl: string): string | null {
   if (port === null) return null;
   const host = hostname.includes(':') ? `[${hostname}]` : hostname;
-  return `${protocol}//${host}:${port}${streamUrl}.flv`;
+  const p = streamUrl.startsWith('/') ? streamUrl : `/${streamUrl}`;
+  return `${protocol}//${host}:${port}${p}.flv`;
 }
 
 /** Codecs in one line: `H264 High 640x360, AAC 44100Hz 2ch`. */

@@ -100,6 +100,7 @@ test('flvUrl and codecsText', () => {
   assert.equal(m.flvUrl('http:', '127.0.0.1', 8080, '/live/test'), 'http://127.0.0.1:8080/live/test.flv');
   assert.equal(m.flvUrl('http:', '::1', 8080, '/live/test'), 'http://[::1]:8080/live/test.flv');
   assert.equal(m.flvUrl('http:', 'h', null, '/live/test'), null);
+  assert.equal(m.flvUrl('http:', 'h', 8080, 'example.com/live/test'), 'http://h:8080/example.com/live/test.flv', 'off the default vhost');
   assert.equal(
     m.codecsText({ video: { codec: 'H264', profile: 'High', level: '3.1', width: 320, height: 240 }, audio: { codec: 'AAC', sample_rate: 44100, channel: 2, profile: 'LC' } }),
     'H264 High 320x240, AAC 44100Hz 2ch',

@@ -28,7 +28,8 @@ test('a published stream: it appears, plays in the page, and a kicked client goe
   const dir = h.tmpdir('srs-console-stream-');
   t.after(() => c.rmrf(dir));
   const [rtmp, api, files] = await h.freePorts(3);
-  const file = c.writeConsoleConfig(dir, { rtmp, api, files });
+  // HTTP-FLV as SRS serves it: http_remux on the vhost, on the file server's port
+  const file = c.writeConsoleConfig(dir, { rtmp, api, files, vhost: 'http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }' });
   const srs = await c.startServer(dir, file, api);
   t.after(() => srs.kill());
   const ffmpeg = publish(rtmp, 'test');

@@ -37,7 +37,7 @@ async function launchBrowser() {
  * A config for the console's tests, in SRS's grammar: the API (optionally with auth and the raw
  * API's reload), the file server on objs/nginx/html (where the build puts the console), grace waits.
  */
-function writeConsoleConfig(dir, { rtmp, api, files = null, auth = false, allowReload = true, startWait = 0, finalWait = 0, extra = '' }) {
+function writeConsoleConfig(dir, { rtmp, api, files = null, auth = false, allowReload = true, startWait = 0, finalWait = 0, extra = '', vhost = '' }) {
   const text = `listen ${rtmp};
 max_connections 100;
 daemon off;
@@ -59,7 +59,7 @@ ${
     : 'http_api { enabled off; }'
 }
 ${files ? `http_server { enabled on; listen ${files}; dir ${CONSOLE_HTML}; }` : ''}
-vhost __defaultVhost__ { }
+vhost __defaultVhost__ { ${vhost} }
 `;
   const file = path.join(dir, 'srs.conf');
   fs.writeFileSync(file, text);
