@@ -189,7 +189,7 @@ test('SIGUSR2 upgrade: the page follows the handover to the new process', async 
   const dir = h.tmpdir('srs-console-upgrade-');
   t.after(() => c.rmrf(dir));
   const [rtmp, api] = await h.freePorts(2);
-  const file = c.writeConsoleConfig(dir, { rtmp, api, finalWait: 200, extra: 'disable_daemon_for_docker off;\nauto_reload_for_docker off;' });
+  const file = c.writeConsoleConfig(dir, { rtmp, api, finalWait: 200, extra: 'disable_daemon_for_docker off;' });
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace('daemon off;', 'daemon on;'));
   const pidFile = path.join(dir, 'srs.pid');
   const r = await h.runSrsAsync(['-c', file], { cwd: dir });

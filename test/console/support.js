@@ -36,6 +36,8 @@ async function launchBrowser() {
 /**
  * A config for the console's tests, in SRS's grammar: the API (optionally with auth and the raw
  * API's reload), the file server on objs/nginx/html (where the build puts the console), grace waits.
+ * No config watch (this machine is a container): a test's own edit, read half-written by the
+ * watcher, would reload before the test presses Reload.
  */
 function writeConsoleConfig(dir, { rtmp, api, files = null, auth = false, allowReload = true, startWait = 0, finalWait = 0, extra = '', vhost = '' }) {
   const text = `listen ${rtmp};
@@ -47,6 +49,7 @@ srs_log_file ${path.join(dir, 'srs.log')};
 srs_log_level trace;
 grace_start_wait ${startWait};
 grace_final_wait ${finalWait};
+auto_reload_for_docker off;
 ${extra}
 ${
   api
