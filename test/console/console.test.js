@@ -74,7 +74,9 @@ test('a live server: panels fill, axe-core clean, keyboard reaches every control
     const good = fs.readFileSync(file, 'utf8');
     const lines = good.split('\n');
     const vhostLine = lines.findIndex((l) => l.startsWith('vhost __defaultVhost__')) + 1;
-    fs.writeFileSync(file, good.replace('vhost __defaultVhost__ { }', 'vhost __defaultVhost__ {\n    gop_cache maybe;\n}'));
+    const broken = good.replace('vhost __defaultVhost__ { }', 'vhost __defaultVhost__ {\n    gop_cache maybe;\n}');
+    assert.notEqual(broken, good, 'the test broke the config');
+    fs.writeFileSync(file, broken);
     // the keyboard presses it: focus, Enter
     await page.focus('#reload');
     await page.keyboard.press('Enter');

@@ -62,7 +62,7 @@ ${
     : 'http_api { enabled off; }'
 }
 ${files ? `http_server { enabled on; listen ${files}; dir ${CONSOLE_HTML}; }` : ''}
-vhost __defaultVhost__ { ${vhost} }
+vhost __defaultVhost__ ${vhost ? `{ ${vhost} }` : '{ }'}
 `;
   const file = path.join(dir, 'srs.conf');
   fs.writeFileSync(file, text);
