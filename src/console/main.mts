@@ -48,6 +48,12 @@ function setState(next: LinkState): void {
   link.dataset.state = next;
   link.textContent = linkText(next, last?.grace ?? null);
   document.body.dataset.state = next;
+  if (next === 'gone') {
+    const phase = $('grace-phase');
+    phase.dataset.phase = 'gone';
+    phase.textContent = 'gone: the server no longer answers (it has exited, or handed over and closed its API)';
+    $('grace-countdowns').replaceChildren();
+  }
 }
 
 function dl(list: HTMLElement, rows: [string, string | Node][]): void {
