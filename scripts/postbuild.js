@@ -51,6 +51,44 @@ function leftOut(external, shims) {
     },
   };
 }
+// ---- the operator's console (src/console/, served at /console/ by src/server/console.ts) -------
+// One browser module, objs/nginx/html/console/console.js (mpegts.js bundled in: no CDN, these
+// servers run in closed networks), with index.html and console.css beside it. The same place as
+// SRS's own console in its tree, so the file server (http_server.dir's default) serves it too.
+// Type-checked first for the browser (src/console/tsconfig.json: DOM, no node); the root tsc only
+// compiles its DOM-free .ts files, for the unit tests.
+async function buildConsole() {
+  const src = path.join(root, 'src', 'console');
+  const outDir = path.join(html, 'console');
+  const { execFileSync } = require('node:child_process');
+  try {
+    execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', path.join(src, 'tsconfig.json')], { stdio: 'inherit' });
+  } catch {
+    throw new Error('src/console: type errors (above)');
+  }
+  fs.mkdirSync(outDir, { recursive: true });
+  for (const f of ['index.html', 'console.css']) fs.copyFileSync(path.join(src, f), path.join(outDir, f));
+  // mpegts.js (Apache-2.0) and what it bundles (its own LICENSE.txt, named by its notice)
+  const mpegts = path.dirname(require.resolve('mpegts.js/package.json'));
+  fs.writeFileSync(
+    path.join(outDir, 'mpegts.js.LICENSE.txt'),
+    fs.readFileSync(path.join(mpegts, 'LICENSE'), 'utf8') + '\n' + fs.readFileSync(path.join(mpegts, 'dist', 'mpegts.js.LICENSE.txt'), 'utf8'),
+  );
+  await esbuild.build({
+    entryPoints: [path.join(src, 'main.mts')],
+    outfile: path.join(outDir, 'console.js'),
+    bundle: true,
+    format: 'esm',
+    platform: 'browser',
+    target: ['chrome100', 'firefox100', 'safari15'],
+    minify: true,
+    // the bundled libraries' notices point to their licence texts, shipped beside (below)
+    legalComments: 'eof',
+    logLevel: 'warning',
+  });
+}
+// ---- end of the console ------------------------------------------------------------------------
+
 if (esbuild) {
   const common = { bundle: true, platform: 'node', target: 'node20', format: 'cjs', legalComments: 'none', sourcemap: true, logLevel: 'warning' };
   // The HTTP libraries are bundled apart, into a file http.ts loads only once the sockets are bound.
@@ -71,7 +109,7 @@ if (esbuild) {
   });
   const start = esbuild.build({ ...common, entryPoints: [path.join(root, 'src', 'main.ts')], outfile: out, external: ['prom-client', 'yaml'], plugins: [httpDepsApart] });
   // esbuild has printed the errors (logLevel warning)
-  Promise.all([deps, start])
+  Promise.all([deps, start, buildConsole()])
     .then(() => {
       // srs.js only: a cache for http-deps.js made ready no faster and cost 2 MB (V8 materializes
       // what a cache holds, used or not; loaded lazily, most of fastify is never compiled)
