@@ -44,6 +44,8 @@ export interface SrsConfig {
   httpApi: {
     enabled: boolean;
     listen: ListenAddress;
+    /** CORS headers on the API's answers (SRS's default on), so browser dashboards can read it */
+    crossdomain: boolean;
     rawApi: { enabled: boolean; allowReload: boolean };
     auth: { enabled: boolean; username: string; password: string };
   };
@@ -116,6 +118,7 @@ export const DEFAULTS: SrsConfig = {
   httpApi: {
     enabled: false,
     listen: listenOf('1985'),
+    crossdomain: true,
     rawApi: { enabled: false, allowReload: false },
     auth: { enabled: false, username: '', password: '' },
   },
@@ -191,6 +194,7 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'auto_reload_for_docker', kind: bool, get: (c) => c.autoReloadForDocker, set: (c, v) => (c.autoReloadForDocker = v as boolean) },
   { path: 'http_api.enabled', kind: bool, get: (c) => c.httpApi.enabled, set: (c, v) => (c.httpApi.enabled = v as boolean) },
   { path: 'http_api.listen', kind: { type: 'listen' }, get: (c) => c.httpApi.listen, set: (c, v) => (c.httpApi.listen = v as ListenAddress) },
+  { path: 'http_api.crossdomain', kind: bool, get: (c) => c.httpApi.crossdomain, set: (c, v) => (c.httpApi.crossdomain = v as boolean) },
   { path: 'http_api.raw_api.enabled', kind: bool, get: (c) => c.httpApi.rawApi.enabled, set: (c, v) => (c.httpApi.rawApi.enabled = v as boolean) },
   { path: 'http_api.raw_api.allow_reload', kind: bool, get: (c) => c.httpApi.rawApi.allowReload, set: (c, v) => (c.httpApi.rawApi.allowReload = v as boolean) },
   { path: 'http_api.auth.enabled', kind: bool, get: (c) => c.httpApi.auth.enabled, set: (c, v) => (c.httpApi.auth.enabled = v as boolean) },

@@ -10,7 +10,7 @@ import { SrsError, ExitCode } from '../errors';
 import { ConnectionRegistry } from '../server/registry';
 import { ListenerSet, endpoint } from '../server/listeners';
 import { Metrics, type ReloadStatus } from '../server/metrics';
-import type { ApiContext } from '../server/http';
+import type { ConsoleContext } from '../server/console-context';
 import type { SrsLog } from '../server/log';
 import { ServiceSet } from '../server/service';
 import { FdGuard, maxConnectionsFitCheck, procFdSource } from '../server/fd-guard';
@@ -342,7 +342,7 @@ export class LifecycleController {
     this.asprocessTimer.unref();
   }
 
-  private apiContext(): ApiContext {
+  private apiContext(): ConsoleContext {
     return {
       version: this.opts.version,
       startedAt: this.opts.startedAt,
@@ -364,7 +364,18 @@ export class LifecycleController {
       log: () => this.log,
       logStats: () => this.opts.log.stats(),
       media: this.media.api,
+      mediaView: () => this.media.api,
+      crossdomain: () => this.config.httpApi.crossdomain,
       services: () => this.services.snapshot(),
+      // the console (server/console.ts, console-context.ts)
+      grace: () => {
+        const g = this.quit.grace;
+        const waits = g.state === 'idle' ? { startWaitMs: this.config.graceStartWait, finalWaitMs: this.config.graceFinalWait, maxWaitMs: this.config.graceMaxWait } : g.waits;
+        return { phase: g.state, since: g.marks[g.state] ?? null, quitAt: g.marks.start_wait ?? null, ...waits, reason: g.reason };
+      },
+      logTail: (limit) => this.opts.log.tail.lines(limit),
+      configGeneration: () => this.reloader.generation,
+      listenersBound: () => this.listeners.list().map((l) => ({ role: l.spec.role, endpoint: endpoint(l.spec.address), inherited: l.inherited })),
     };
   }
 }

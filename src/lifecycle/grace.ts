@@ -50,6 +50,8 @@ export class GracefulQuit {
   private readonly clock: Clock;
   private readonly effects: GraceEffects;
   private settings: GraceSettings = { startWaitMs: 0, finalWaitMs: 0, maxWaitMs: 0 };
+  /** why the quit runs (the signal, the upgrade), null while idle: for the console */
+  reason: string | null = null;
   private timer: unknown = null;
   private ticker: unknown = null;
   private deadline: unknown = null;
@@ -68,6 +70,7 @@ export class GracefulQuit {
   start(settings: GraceSettings, reason: string): void {
     if (this.state !== 'idle') return;
     this.settings = settings;
+    this.reason = reason;
     this.enter('start_wait');
     this.effects.stopBeingReady();
     this.effects.log('info', `${reason}: start gracefully quit`, {
@@ -84,6 +87,11 @@ export class GracefulQuit {
     } else {
       this.drain();
     }
+  }
+
+  /** the waits in force (ms) */
+  get waits(): GraceSettings {
+    return { ...this.settings };
   }
 
   /** A reload may change grace settings while a quit is under way: the new waits apply from now. */

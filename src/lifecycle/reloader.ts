@@ -45,6 +45,8 @@ export class Reloader {
   /** answered by the run after it */
   private next: Waiter[] = [];
   lastReload: ReloadStatus | null = null;
+  /** 1 for the config read at start, +1 per successful reload (the console's generation) */
+  generation = 1;
 
   constructor(d: ReloaderDeps) {
     this.d = d;
@@ -166,6 +168,7 @@ export class Reloader {
     log.info({ trigger, applied, ignored: plan.ignored.map((c) => c.path) }, applied.length ? `reload ok: applied ${applied.join(', ')}` : 'reload ok: nothing changed');
     this.d.applied(before, running.config);
     if (!this.d.state.quitting) this.d.notifier.ready('serving (reloaded)');
+    this.generation++;
     return this.record({ at: Date.now(), ok: true, trigger, error: null, applied, ignored: plan.ignored.map((c) => c.path) }, startedAt);
   }
 

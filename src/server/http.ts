@@ -13,6 +13,7 @@ import { SrsError } from '../errors';
 import type { Connection, ConnectionRegistry } from './registry';
 import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
 import { isProtectedPath } from './route-path';
+import { registerConsole, registerCors } from './console';
 import type { ServiceSnapshot } from './service';
 import type { MediaApi } from '../media/service';
 
@@ -197,7 +198,11 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     return apiError(reply, req, apiPath && (roles.api || roles.exporter) ? 'SRS_ERR_API_NO_ROUTE' : 'SRS_ERR_API_NO_FILE');
   });
 
-  if (roles.api) registerApi(app, ctx);
+  if (roles.api) {
+    registerCors(app, ctx);
+    registerApi(app, ctx);
+    registerConsole(app, ctx);
+  }
   if (roles.exporter && !roles.api) {
     app.get('/metrics', { config: { srsAccess: 'open' } satisfies RouteConfig }, metricsHandler(ctx));
   }

@@ -4,6 +4,7 @@
 import fs from 'node:fs';
 import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
+import { LogTail } from './console-context';
 
 /**
  * pino is required by the log's constructor, not when srs loads: a daemon's starter, which
@@ -105,6 +106,8 @@ function countLines(data: string | Buffer): number {
 /** The process's logger and the destination that reopen/flush act on. */
 export class SrsLog {
   readonly logger: pino.Logger;
+  /** the last 200 lines, for the console's event stream (server/console.ts) */
+  readonly tail = new LogTail(200);
   private readonly dest: Destination;
   readonly options: LogOptions;
   private writeFailures = 0;
@@ -155,8 +158,11 @@ export class SrsLog {
       );
     });
     const dest = this.dest;
+    const tail = this.tail;
     const stream: pino.DestinationStream =
-      options.format === 'text' ? { write: (s: string) => void dest.write(formatTextLine(s)) } : dest;
+      options.format === 'text'
+        ? { write: (s: string) => (tail.write(s), void dest.write(formatTextLine(s))) }
+        : { write: (s: string) => (tail.write(s), dest.write(s)) };
     this.logger = pinoModule(
       {
         level: pinoLevel(options.level),

@@ -16,7 +16,7 @@ test('variable names: dotted path, upper-cased, dots to _', () => {
   assert.equal(envVariableFor('http_api.raw_api.allow_reload'), 'SRS_HTTP_API_RAW_API_ALLOW_RELOAD');
   assert.equal(envVariableFor('listen'), 'SRS_LISTEN');
   assert.equal(envVariableFor('daemon'), 'SRS_DAEMON');
-  assert.equal(FIELDS.length, 29);
+  assert.equal(FIELDS.length, 30);
 });
 
 test('overrides win over the file and are reported', () => {
@@ -84,7 +84,9 @@ test('SRS_LISTEN satisfies "listen is required"', () => {
 test('-e: no file, defaults + environment; listen defaults to 1935', () => {
   const r = loadConfig({ file: null, envOnly: true, env: {}, cwd: '/v', readFile: () => assert.fail('no file is read in -e mode') });
   // SRS (SrsConfig::parse_options): -e runs in the foreground with console logs...
-  assert.deepEqual(r.config, { ...DEFAULTS, daemon: false, logTank: 'console' });
+  // and SRS adds __defaultVhost__ for -e, or every client would be refused "no vhost"
+  assert.deepEqual(r.config, { ...DEFAULTS, daemon: false, logTank: 'console', vhosts: ['__defaultVhost__'], vhostConfigs: r.config.vhostConfigs });
+  assert.deepEqual(r.config.vhostConfigs.map((v) => v.name), ['__defaultVhost__']);
   assert.deepEqual(r.envOverrides, []);
   assert.equal(r.config.listen[0].port, 1935);
   assert.equal(r.source, '(environment)');

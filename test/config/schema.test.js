@@ -56,6 +56,7 @@ vhost a { } vhost b { play { gop_cache off; } }
   assert.deepEqual(c.httpApi, {
     enabled: true,
     listen: { host: '0.0.0.0', port: 1986, text: '0.0.0.0:1986' },
+    crossdomain: true,
     rawApi: { enabled: true, allowReload: true },
     auth: { enabled: true, username: 'u', password: 'p w' },
   });

@@ -40,10 +40,12 @@ test('log tail, generation, listeners, and the quit phase by phase with countdow
   await page.waitForFunction(() => /reload ok/.test(document.getElementById('log-lines').textContent), null, { timeout: 10000 });
   await c.screenshot(page, '20-wired');
 
-  // a media connection keeps the drain busy until we let it go
-  const held = net.connect({ port: rtmp, host: '127.0.0.1' });
+  // a live publisher keeps the drain busy until it stops (a graceful quit lets a stream go on)
+  const { rtmpPublisher } = require('../helpers/rtmp-load');
+  const pub = await rtmpPublisher({ port: rtmp, app: 'live', stream: 'held' });
+  const held = { destroy: () => pub.stop() };
   t.after(() => held.destroy());
-  await new Promise((resolve, reject) => held.once('connect', resolve).once('error', reject));
+  await page.waitForFunction(() => /live\/held/.test(document.body.textContent), null, { timeout: 10000 }).catch(() => {});
   await page.evaluate(() => {
     const el = document.getElementById('grace-phase');
     window.__phases = [el.dataset.phase];
@@ -57,7 +59,7 @@ test('log tail, generation, listeners, and the quit phase by phase with countdow
   assert.match(await text('grace-phase'), /start_wait.*SIGQUIT/);
   await c.screenshot(page, '21-start-wait');
   await page.waitForFunction(() => document.getElementById('grace-phase').dataset.phase === 'draining', null, { timeout: 10000 });
-  assert.match(await text('grace-phase'), /1 connection left/, 'the held RTMP connection');
+  assert.match(await text('grace-phase'), /1 connection left/, 'the live publisher');
   await c.screenshot(page, '22-draining');
   held.destroy();
   await c.waitForState(page, 'gone', 20000);
