@@ -113,8 +113,8 @@ export class MediaService {
   }
 
   /**
-   * A graceful quit's listeners are closed: what has no stream to carry goes now (sessions that
-   * neither publish nor play, players of a stream with no publisher); a live stream goes on until
+   * A graceful quit's listeners are closed: players of a stream with no publisher go now (their
+   * stream cannot come back to this process); a live stream goes on until
    * its publisher stops (then its players are told and closed) or the drain's bound, as SRS waits
    * for its clients. Checked every 200 ms until the process ends.
    */
@@ -127,7 +127,8 @@ export class MediaService {
   }
 
   private sweep(reason: string): void {
-    for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
+    // a session that neither publishes nor plays yet is a client like any other: the drain waits
+    // for it (as SRS waits), bounded by its identify timeout and by grace_max_wait
     const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
     for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
   }

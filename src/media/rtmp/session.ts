@@ -279,6 +279,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
         if (step.reply.length) this.write([step.reply]);
         if (!step.done) return;
         this.state = 'connecting';
+        this.deps.log.info({ cid: this.cid, remote: this.remote, handshake: this.handshake.kind }, `rtmp handshake done (${this.handshake.kind})`);
         this.arm(this.deps.identifyTimeoutMs ?? 30_000, 'no publish or play in time');
         rest = step.rest;
         if (!rest.length) return;
@@ -547,7 +548,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
       this.consumer.close();
       this.consumer = null;
     }
-    if (!logged) this.deps.log.info({ cid: this.cid, remote: this.remote, reason, kind: this.role, bytes_in: this.bytesIn, bytes_out: this.bytesOut }, 'rtmp close');
+    if (!logged) this.deps.log.info({ cid: this.cid, remote: this.remote, reason, kind: this.role, bytes_in: this.bytesIn, bytes_out: this.bytesOut }, `media connection closed (${reason})`);
     if (how === 'end' && !this.socket.destroyed) {
       this.socket.end();
       this.closeTimer = setTimeout(() => this.socket.destroy(), 2_000);
