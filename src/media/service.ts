@@ -12,6 +12,7 @@ import { StreamHub, type ClientSnapshot, type HubCounters, type MediaSettings, t
 import { matchFlvMount, serveHttpFlv } from './http-flv';
 import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings } from './rtmp/session';
 import { resolveVhost as routeVhost } from './rtmp/request';
+import { Edge, type UpstreamPlan } from './edge';
 
 /** bytes: one player's queue may hold this much before it skips to the next keyframe */
 export const PLAYER_QUEUE_MAX_BYTES = 8 * 1024 * 1024;
@@ -59,6 +60,8 @@ export class MediaService {
   private readonly deps: MediaServiceDeps;
   private readonly sessions = new Map<string, RtmpSession>();
   readonly resolver: SettingsResolver;
+  /** pulls and forwards of vhosts in cluster mode remote */
+  readonly edge: Edge;
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -68,6 +71,19 @@ export class MediaService {
       vhostNames: () => this.deps.config().vhostConfigs.map((v) => v.name),
       settings: (vhost) => this.vhostSettings(vhost),
     };
+    this.edge = new Edge({
+      hub: this.hub,
+      upstream: (vhost) => this.upstreamOf(vhost),
+      settings: (vhost) => hubSettings(mediaSettingsFor(this.deps.config(), vhost)),
+      log: this.deps.log,
+    });
+  }
+
+  /** An edge vhost's origins (cluster { mode remote; origin ...; }); null for an origin's vhost. */
+  private upstreamOf(vhost: string): UpstreamPlan | null {
+    const c = mediaSettingsFor(this.deps.config(), vhost).cluster;
+    if (c.mode !== 'remote' || c.origins.length === 0) return null;
+    return { origins: c.origins, vhost: c.vhost === '[vhost]' ? vhost : c.vhost, forward: true, what: 'edge pull' };
   }
 
   private vhostSettings(name: string): VhostSettings | null {
@@ -94,7 +110,7 @@ export class MediaService {
       accept: (socket: Socket, connection: Connection, ctx: AcceptContext) => {
         ctx.log.info({ cid: connection.id, remote: connection.remote }, 'rtmp client connected');
         const session = new RtmpSession(socket, {
-          hub: this.hub,
+          hub: this.edge.sessionHub(),
           resolver: this.resolver,
           log: ctx.log,
           cid: connection.id,
@@ -137,6 +153,7 @@ export class MediaService {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
     this.hub.drainAll(reason);
+    this.edge.stopAll(reason);
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
   }
 
@@ -165,6 +182,7 @@ export class MediaService {
         return;
       }
       serveHttpFlv(req, res, this.hub, key, hubSettings(vhost), connection.id);
+      res.once('close', this.edge.playerJoined(key));
     },
   };
 
