@@ -185,7 +185,7 @@ export class EdgePull implements PublisherHandle {
   private schedule(): void {
     const ups = this.deps.upstreams();
     if (ups.length === 0) {
-      this.stop('no origin configured');
+      this.stop('no upstream left');
       return;
     }
     const { origin, delayMs } = nextAttempt(this.failures, ups.length, this.deps.retry);

@@ -173,8 +173,9 @@ export class Edge {
       key,
       hub: this.deps.hub,
       settings: () => this.deps.settings(key.vhost),
-      // re-read on every attempt: a reload that changes the origins applies to the next one
-      upstreams: () => this.deps.upstream(key.vhost)?.origins ?? plan.origins,
+      // re-read on every attempt: a reload that changes the origins applies to the next one, and
+      // a pull whose upstream went (the upgrade's old process exited) stops
+      upstreams: () => this.deps.upstream(key.vhost)?.origins ?? [],
       upstreamVhost: plan.vhost,
       connect: this.deps.connect ?? rtmpConnect,
       log: this.deps.log(),

@@ -2,7 +2,7 @@
 // on the file server where a vhost's http_remux asks for it, and what the API shows of streams and
 // clients. A reload hands it the new config: sessions that start after it read the new vhost
 // settings; sessions already live keep theirs (SRS applies vhost changes to new sessions too).
-import type { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SrsConfig } from '../config/schema';
 import { checkSecurity, mediaSettingsFor, type MediaSettings as VhostMedia } from '../config/vhost';
@@ -48,6 +48,11 @@ export interface MediaServiceDeps {
   config: () => SrsConfig;
   version: string;
   log: () => SessionLog;
+  /**
+   * After an upgrade: the old process's relay (host:port) and whether it still runs. While it does,
+   * a play for a stream with no local publisher pulls it from there (until a local publish).
+   */
+  relayFrom?: { address: string; upstreamAlive: () => boolean } | null;
 }
 
 /**
@@ -79,11 +84,65 @@ export class MediaService {
     });
   }
 
-  /** An edge vhost's origins (cluster { mode remote; origin ...; }); null for an origin's vhost. */
+  /**
+   * An edge vhost's origins (cluster { mode remote; origin ...; }); on an origin's vhost, the old
+   * process's relay while it runs after an upgrade; else null (streams are local).
+   */
   private upstreamOf(vhost: string): UpstreamPlan | null {
     const c = mediaSettingsFor(this.deps.config(), vhost).cluster;
-    if (c.mode !== 'remote' || c.origins.length === 0) return null;
-    return { origins: c.origins, vhost: c.vhost === '[vhost]' ? vhost : c.vhost, forward: true, what: 'edge pull' };
+    if (c.mode === 'remote' && c.origins.length > 0) return { origins: c.origins, vhost: c.vhost === '[vhost]' ? vhost : c.vhost, forward: true, what: 'edge pull' };
+    const relay = this.deps.relayFrom;
+    if (!relay || !relay.upstreamAlive()) return null;
+    const i = relay.address.lastIndexOf(':');
+    const upstream = { host: relay.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(relay.address.slice(i + 1)), text: relay.address };
+    return { origins: [upstream], vhost, forward: false, what: 'upgrade relay' };
+  }
+
+  /**
+   * Upgrade, old side: a private RTMP listener on 127.0.0.1 (a free port) from which the new
+   * process pulls the streams still published here. Its sessions may only play; they are not the
+   * registry's, so they do not hold the drain: the relay ends with this process.
+   * @returns its address (host:port) and close()
+   * @throws the listen error
+   */
+  async openRelay(): Promise<{ address: string; close(): void }> {
+    const sessions = new Set<RtmpSession>();
+    const edgeHub = this.edge.sessionHub();
+    let n = 0;
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      const log = this.deps.log();
+      const session = new RtmpSession(socket, {
+        // a relay connection plays only: a publish is refused (NetStream.Publish.BadName)
+        hub: { play: (key, sink, settings) => edgeHub.play(key, sink, settings), publish: () => null },
+        resolver: this.resolver,
+        log,
+        cid: `relay-${process.pid}-${++n}`,
+        server: { name: 'srs', version: this.deps.version, pid: process.pid },
+        onClose: () => sessions.delete(session),
+      });
+      sessions.add(session);
+      session.start();
+      socket.resume();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: 0 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // the relay must not keep this process alive once its own connections are gone
+    server.unref();
+    const port = (server.address() as { port: number }).port;
+    const address = `127.0.0.1:${port}`;
+    this.deps.log().info({ address }, `upgrade relay: the new process may pull live streams from ${address}`);
+    return {
+      address,
+      close: () => {
+        server.close();
+        for (const s of sessions) s.drain('upgrade relay closed');
+      },
+    };
   }
 
   private vhostSettings(name: string): VhostSettings | null {
