@@ -140,9 +140,16 @@ export class EdgePull implements PublisherHandle {
     else this.leaveIdle();
   }
 
-  /** The hub asks the publisher to leave (API kick, the drain's bound): the pull stops. */
+  /**
+   * The hub asks the publisher to leave: an API kick with players waiting starts the pull over
+   * from the first origin (they keep their connection, as with a lost origin); else it stops.
+   */
   kick(reason: string): void {
-    this.stop(reason);
+    if (this.stopped) return;
+    if (this.players === 0 || this.yielded) return this.stop(reason);
+    this.deps.log.info({ stream: streamPath(this.deps.key), cid: this.cid, reason }, `${this.deps.what} kicked (${reason}): start over`);
+    this.halt();
+    this.begin();
   }
 
   /** Stop for good: disconnect, release the stream (its players are told it ended), forget. */

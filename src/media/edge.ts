@@ -30,6 +30,8 @@ export interface UpstreamPlan {
   forward: boolean;
   /** what log lines call the pull */
   what: string;
+  /** ms the pull goes on after its last player left (default EDGE_IDLE_TIMEOUT_MS) */
+  idleMs?: number;
 }
 
 /** The hub, as far as the edge uses it. */
@@ -93,6 +95,8 @@ export class Edge {
    */
   publish(key: StreamKey, publisher: PublisherHandle, settings: MediaSettings): Source | null {
     const path = streamPath(key);
+    // another local publisher holds it: the hub refuses this one, and the pull stays yielded
+    if (this.local.has(path)) return this.deps.hub.publish(key, publisher, settings);
     let pull = this.pulls.get(path);
     if (pull?.done) pull = undefined;
     // the pull gives way before the hub is asked: with it publishing, the hub would refuse
@@ -183,7 +187,7 @@ export class Edge {
       what: plan.what,
       retry: this.deps.retry ?? EDGE_RETRY,
       mediaTimeoutMs: this.deps.mediaTimeoutMs ?? EDGE_MEDIA_TIMEOUT_MS,
-      idleMs: this.deps.idleMs ?? EDGE_IDLE_TIMEOUT_MS,
+      idleMs: plan.idleMs ?? this.deps.idleMs ?? EDGE_IDLE_TIMEOUT_MS,
       onStop: (p) => {
         if (this.pulls.get(path) === p) this.pulls.delete(path);
       },

@@ -259,3 +259,34 @@ test('an edge publish is forwarded to the first origin that takes it, queued unt
   assert.equal(kicks.length, 1, 'the publisher is closed when its forward loses the origin');
   src2.unpublish();
 });
+
+test('a second local publisher is refused and leaves the pull yielded; an API kick of a pull with players starts it over', async () => {
+  const net = network(new Set([1]));
+  const hub = fakeHub();
+  const edge = new Edge({
+    hub,
+    upstream: () => ({ origins: [origins[0]], vhost: '__defaultVhost__', forward: false, what: 'upgrade relay' }),
+    settings: () => settings,
+    log: () => log,
+    connect: net.connect,
+    retry: { baseMs: 5, maxMs: 20 },
+    mediaTimeoutMs: 1000,
+    idleMs: 1000,
+  });
+  const a = edge.publish(key, { cid: 'a', remote: '', kick() {} }, settings);
+  const leave = edge.playerJoined(key);
+  assert.equal(net.tried.length, 0, 'no pull while a local publisher holds the stream');
+  assert.equal(edge.publish(key, { cid: 'b', remote: '', kick() {} }, settings), null, 'the hub refuses a second publisher');
+  assert.equal(net.tried.length, 0, 'the refused publish does not wake the pull');
+  a.unpublish();
+  await waitFor('the pull starts once the local publisher left', () => net.made[0]?.played === 's');
+  net.made[0].media();
+  const pullHandle = hub.publisher;
+  assert.match(pullHandle.cid, /^edge-/);
+  pullHandle.kick('kicked');
+  assert.ok(net.made[0].closed, 'the kicked pull disconnected');
+  await waitFor('the kicked pull starts over for its player', () => net.made[1]?.played === 's');
+  leave();
+  edge.stopAll('test');
+  assert.ok(net.made[1].closed);
+});

@@ -114,6 +114,9 @@ test('players on three edges each receive every frame; each edge pulls the strea
       lean.push({ p, e });
     }
   }
+  // ffprobe over HTTP-FLV on the third edge: both codecs, as published
+  const probed = await m.probeStreams(edges[2].flv('tier'));
+  assert.deepEqual(probed.map((x) => x.codec_name).sort(), ['aac', 'h264'], `ffprobe on edge3 over HTTP-FLV: ${JSON.stringify(probed)}`);
   for (const r of recs) {
     const x = await r.rec.waitExit(40000, `ffmpeg recording ${r.what}`);
     assert.equal(x.code, 0, `ffmpeg recorded ${r.what}: ${r.rec.output.slice(-800)}`);
