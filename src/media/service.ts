@@ -68,6 +68,7 @@ export class MediaService {
   /** pulls and forwards of vhosts in cluster mode remote */
   readonly edge: Edge;
   private draining = false;
+  private relayGone = false;
   private sweeper: NodeJS.Timeout | null = null;
 
   constructor(deps: MediaServiceDeps) {
@@ -92,7 +93,12 @@ export class MediaService {
     const c = mediaSettingsFor(this.deps.config(), vhost).cluster;
     if (c.mode === 'remote' && c.origins.length > 0) return { origins: c.origins, vhost: c.vhost === '[vhost]' ? vhost : c.vhost, forward: true, what: 'edge pull' };
     const relay = this.deps.relayFrom;
-    if (!relay || !relay.upstreamAlive()) return null;
+    if (!relay || this.relayGone) return null;
+    if (!relay.upstreamAlive()) {
+      // for good: the old process does not come back, no need to look again
+      this.relayGone = true;
+      return null;
+    }
     const i = relay.address.lastIndexOf(':');
     const upstream = { host: relay.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(relay.address.slice(i + 1)), text: relay.address };
     return { origins: [upstream], vhost, forward: false, what: 'upgrade relay' };
