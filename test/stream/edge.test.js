@@ -17,14 +17,14 @@ const origins = [];
 const edges = [];
 
 /** One srs with its own dir, config text and ports; `vhost` is the default vhost's body. */
-async function server(name, vhost) {
+async function server(name, vhost, top = '') {
   const [rtmp, api, http] = await h.freePorts(3);
   const d = path.join(dir, name);
   fs.mkdirSync(d);
   const file = path.join(d, 'srs.conf');
   fs.writeFileSync(
     file,
-    `listen ${rtmp};\ndaemon off;\npid ${path.join(d, 'srs.pid')};\nsrs_log_tank console;\nsrs_log_level trace;\n` +
+    `listen ${rtmp};\ndaemon off;\npid ${path.join(d, 'srs.pid')};\nsrs_log_tank console;\nsrs_log_level trace;\n${top}\n` +
       `http_api { enabled on; listen ${api}; }\nhttp_server { enabled on; listen ${http}; dir ${path.join(h.ROOT, 'html')}; }\n` +
       `vhost __defaultVhost__ { ${vhost} http_remux { enabled on; mount [vhost]/[app]/[stream].flv; } }\n`,
   );
@@ -37,8 +37,8 @@ async function server(name, vhost) {
 test.before(async () => {
   source = await m.makeSource(dir);
   // the origins' ports first: the edges' config names them
-  origins.push(await server('origin1', ''));
-  origins.push(await server('origin2', ''));
+  // a graceful quit of an origin closes its listeners soon (grace_start_wait 100 ms)
+  for (let i = 1; i <= 3; i++) origins.push(await server(`origin${i}`, '', 'grace_start_wait 100;\ngrace_final_wait 100;'));
   const list = origins.map((o) => `127.0.0.1:${o.rtmp}`).join(' ');
   for (let i = 1; i <= 3; i++) edges.push(await server(`edge${i}`, `cluster { mode remote; origin ${list}; }`));
 });
@@ -132,7 +132,7 @@ test('players on three edges each receive every frame; each edge pulls the strea
   // one pull per edge on the origin, whatever the number of players on the edge
   const pulls = await pullsOn(origins[0], 'tier');
   assert.equal(pulls.length, edges.length, `origin1 lists one pull per edge (got ${JSON.stringify(pulls.map((c) => c.ip + ' ' + c.tcUrl))})`);
-  assert.equal((await pullsOn(origins[1], 'tier')).length, 0, 'origin2 (second in the list) is not asked');
+  assert.equal((await pullsOn(origins[1], 'tier')).length + (await pullsOn(origins[2], 'tier')).length, 0, 'the other origins are not asked');
   for (const e of edges) assert.match(e.proc.output, new RegExp(`edge pull start from 127\\.0\\.0\\.1:${origins[0].rtmp}`), `${e.name} logs its pull's start and origin`);
   // the edges' API shows the pull as the stream's publisher and every player of it
   const st = await streamOn(edges[0], 'tier');
@@ -210,4 +210,34 @@ test('the origin dies: players stay on the edges (UnpublishNotify), the publishe
     200,
   );
   for (const e of edges) await e.proc.waitForLine(/edge pull stop \(idle\) stream=__defaultVhost__\/live\/move/, 5000);
+});
+
+test('the second origin quits gracefully (SIGQUIT) and its publisher stops: the edges keep their players, find the stream on the third origin, and the quitting origin exits', async (t) => {
+  const [, o2, o3] = origins;
+  let pub = await live(t, o2, 'quit');
+  const players = [];
+  for (const e of edges) {
+    const p = await rtmpPlayer({ port: e.rtmp, app: 'live', stream: 'quit' });
+    t.after(() => p.socket.destroy());
+    players.push({ p, e });
+  }
+  await h.waitFor(() => `every player received 25 frames (got ${players.map((x) => x.p.frames())})`, () => players.every((x) => x.p.frames() >= 25), 20000, 50);
+  assert.equal((await pullsOn(o2, 'quit')).length, edges.length, 'origin2 serves one pull per edge');
+  o2.proc.kill('SIGQUIT');
+  await o2.proc.waitForLine(/listeners closed/, 10000);
+  // the publisher stops (as an encoder does when its server goes away) and comes back on the third origin
+  pub.kill();
+  await pub.waitExit(10000, 'ffmpeg publishing to origin2');
+  await o2.proc.waitForExit(20000);
+  const before = players.map((x) => x.p.frames());
+  pub = await live(t, o3, 'quit');
+  await h.waitFor(
+    () => `every edge player resumed from origin3 (frames ${players.map((x, i) => x.p.frames() - before[i])}; statuses ${JSON.stringify(players.map((x) => x.p.statuses.slice(-3)))})`,
+    () => players.every((x, i) => x.p.statuses.lastIndexOf('NetStream.Play.PublishNotify') > x.p.statuses.lastIndexOf('NetStream.Play.UnpublishNotify') && x.p.frames() - before[i] >= 50),
+    45000,
+    100,
+  );
+  for (const x of players) assert.ok(!x.p.socket.destroyed, `${x.e.name}: the player stayed connected`);
+  assert.equal((await pullsOn(o3, 'quit')).length, edges.length, 'origin3 serves one pull per edge');
+  for (const x of players) x.p.socket.destroy();
 });
