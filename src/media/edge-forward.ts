@@ -29,6 +29,10 @@ export interface EdgeForwardDeps {
   maxQueueBytes: number;
 }
 
+/**
+ * One edge publish's forward. start() once; feed() every message of the publisher; stop() when it
+ * leaves. Bytes held for the origin are bounded by maxQueueBytes: above it the publisher is closed.
+ */
 export class EdgeForward {
   private readonly deps: EdgeForwardDeps;
   private client: ForwardClient | null = null;
