@@ -14,7 +14,7 @@ import type { ConsoleContext } from '../server/console-context';
 import type { SrsLog } from '../server/log';
 import { ServiceSet } from '../server/service';
 import { FdGuard, maxConnectionsFitCheck, procFdSource } from '../server/fd-guard';
-import { acquirePidFile, type PidFileLock } from './pidfile';
+import { acquirePidFile, processGone, type PidFileLock } from './pidfile';
 import { realClock, type GraceOutcome } from './grace';
 import type { Intent } from './signals';
 import type { DaemonDecision, ReadinessReporter } from './daemon';
@@ -78,7 +78,9 @@ export class LifecycleController {
     this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) => this.refused(r));
     this.services = new ServiceSet();
     let listeners: ListenerSet | null = null;
-    this.media = new MediaService({ config: () => this.config, version: opts.version, log: () => this.log });
+    const parent = opts.inherited.parentPid;
+    const relayFrom = opts.inherited.relay && parent !== null ? { address: opts.inherited.relay, upstreamAlive: () => !processGone(parent) } : null;
+    this.media = new MediaService({ config: () => this.config, version: opts.version, log: () => this.log, relayFrom });
     registerServices(this.services, { registry: this.registry, api: this.apiContext(), listeners: () => listeners, media: this.media });
     this.fdGuard = new FdGuard({
       source: procFdSource,
@@ -142,6 +144,7 @@ export class LifecycleController {
       notify: (lines) => this.opts.notifier.notify(lines),
       finished: (after, to) => this.reloader.afterUpgrade(after, to),
       handedOver: (pid) => this.quit.handedOver(pid),
+      relay: () => this.media.openRelay(),
     });
     // the watcher says when it loses a watch and re-arms it, and when the kernel's queue overflowed
     this.watcher = new ConfigWatcher((reason) => void this.reload(reason), realClock, (level, fields, msg) => this.log[level](fields, msg));

@@ -13,6 +13,8 @@ import { writeRecord, type PidFileLock } from './pidfile';
 export const INHERITED_ENV = 'SRS_INHERITED_FDS';
 export const PARENT_ENV = 'SRS_UPGRADE_PARENT';
 export const GENERATION_ENV = 'SRS_GENERATION';
+/** host:port of the old process's private RTMP listener: the new process pulls its live streams there */
+export const RELAY_ENV = 'SRS_UPGRADE_RELAY';
 export const UPGRADE_READY_TIMEOUT_MS = 30_000;
 
 export interface InheritedSockets {
@@ -20,6 +22,8 @@ export interface InheritedSockets {
   fds: Map<string, number>;
   parentPid: number | null;
   generation: number;
+  /** the old process's relay (host:port), or null */
+  relay: string | null;
 }
 
 /** Pure: what the previous process handed over, from the environment. */
@@ -37,6 +41,7 @@ export function inheritedFromEnv(env: Record<string, string | undefined>): Inher
     fds,
     parentPid: Number.isInteger(parent) && parent > 0 ? parent : null,
     generation: Number.isInteger(generation) && generation > 0 ? generation : 1,
+    relay: /^[\w.:[\]-]+:\d+$/.test(env[RELAY_ENV] ?? '') ? env[RELAY_ENV]! : null,
   };
 }
 
@@ -45,6 +50,7 @@ export function clearUpgradeEnv(env: Record<string, string | undefined>): void {
   delete env[INHERITED_ENV];
   delete env[PARENT_ENV];
   delete env[GENERATION_ENV];
+  delete env[RELAY_ENV];
 }
 
 export interface UpgradeOutcome {

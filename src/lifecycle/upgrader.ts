@@ -8,7 +8,7 @@ import type { SrsConfig } from '../config/schema';
 import type { PidFileLock } from './pidfile';
 import type { ProcessState } from './state';
 import type { AfterUpgrade } from './state';
-import { handOverSockets, writeUpgradeRecord, type UpgradeLaunch } from './upgrade';
+import { handOverSockets, RELAY_ENV, writeUpgradeRecord, type UpgradeLaunch } from './upgrade';
 
 export interface UpgraderDeps {
   state: ProcessState;
@@ -27,6 +27,8 @@ export interface UpgraderDeps {
   handedOver(newPid: number): void;
   /** for tests and containers: the pid as this process sees it */
   pid?: () => number;
+  /** opens the private listener the new process pulls our live streams from (media service), or null */
+  relay?: () => Promise<{ address: string; close(): void } | null>;
 }
 
 export class Upgrader {
@@ -75,9 +77,15 @@ export class Upgrader {
 
   private async run(): Promise<void> {
     let handedOverTo: number | null = null;
+    let relay: { address: string; close(): void } | null = null;
     try {
       const pidFile = this.d.pidFile();
       if (!pidFile) throw new Error('not started');
+      // streams still published here stay visible from the new process through this relay
+      relay = (await this.d.relay?.().catch((e: unknown) => {
+        this.d.log().warn({ err: e }, `upgrade: no stream relay for the new process: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      })) ?? null;
       const outcome = await handOverSockets({
         log: this.d.log(),
         pidFile,
@@ -85,7 +93,7 @@ export class Upgrader {
         sockets: this.d.sockets(),
         generation: this.d.generation + 1,
         argv: process.argv.slice(1),
-        env: process.env,
+        env: relay ? { ...process.env, [RELAY_ENV]: relay.address } : process.env,
         cwd: this.d.launchCwd,
         trigger: this.trigger,
         onLaunch: (launch) => (this.launch = launch),
@@ -98,6 +106,7 @@ export class Upgrader {
       this.d.log().error({ err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       this.launch = null;
+      if (handedOverTo === null) relay?.close();
     }
     const after = this.d.state.upgradeFinished(handedOverTo !== null);
     if (handedOverTo !== null) this.d.handedOver(handedOverTo);
