@@ -2,7 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs, USAGE, type Command } from './cli';
-import { loadConfig, type LoadOptions, type LoadedConfig } from './config/load';
+import { loadConfig, warningsToShow, type LoadOptions, type LoadedConfig } from './config/load';
 import { SrsError, ExitCode } from './errors';
 import { SignalRouter } from './lifecycle/signals';
 import { detectContainer, fsProbe } from './lifecycle/container';
@@ -122,7 +122,9 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       { version: VERSION, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
       `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
     );
-    for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+    const warned = warningsToShow(loaded.warnings);
+    for (const w of warned.shown) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+    if (warned.more > 0) logger.warn({ more: warned.more }, `${warned.more} more config warnings (srs -t lists them all)`);
     for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: shownValue(o) }, `${o.variable} overrides ${o.path}`);
   };
 

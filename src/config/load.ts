@@ -191,3 +191,15 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const texts = new Map(sources.map((src) => [src.path, src.text]));
   return withLazyFilesHash({ config, warnings, files, envOverrides, source: file }, texts);
 }
+
+/** Warnings logged per load: a config with 10,000 duplicate lines must not become 10,000 log lines. */
+export const MAX_WARNINGS_SHOWN = 20;
+
+/**
+ * The warnings to show, and how many more there are (say that in one line: `srs -t` lists them all).
+ * @param filter which warnings count at all (e.g. not the environment's, on a reload)
+ */
+export function warningsToShow(warnings: readonly ConfigWarning[], filter: (w: ConfigWarning) => boolean = () => true): { shown: ConfigWarning[]; more: number } {
+  const all = warnings.filter(filter);
+  return { shown: all.slice(0, MAX_WARNINGS_SHOWN), more: Math.max(0, all.length - MAX_WARNINGS_SHOWN) };
+}

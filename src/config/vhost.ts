@@ -167,17 +167,17 @@ export const VHOST_IMPLEMENTED: readonly string[] = [
   'vhost.publish_1stpkt_timeout', 'vhost.publish_normal_timeout',
   'vhost.security', 'vhost.security.enabled', 'vhost.security.allow', 'vhost.security.deny',
   'vhost.http_remux', 'vhost.http_remux.enabled', 'vhost.http_remux.mount',
-  'vhost.cluster', 'vhost.cluster.mode', 'vhost.cluster.origin',
-  'vhost.mode', 'vhost.origin',
+  'vhost.cluster', 'vhost.cluster.mode', 'vhost.cluster.origin', 'vhost.cluster.vhost',
+  'vhost.mode', 'vhost.origin', 'vhost.vhost',
 ];
 
 /** Validated and typed, not yet acted on: still warned as unsupported. */
 export const VHOST_PARSED_ONLY: readonly string[] = [
   'vhost.min_latency', 'vhost.tcp_nodelay', 'vhost.in_ack_size', 'vhost.out_ack_size',
   'vhost.play.time_jitter', 'vhost.time_jitter',
-  'vhost.cluster.token_traverse', 'vhost.cluster.vhost', 'vhost.cluster.debug_srs_upnode',
+  'vhost.cluster.token_traverse', 'vhost.cluster.debug_srs_upnode',
   'vhost.cluster.protocol', 'vhost.cluster.follow_client', 'vhost.cluster.origin_cluster', 'vhost.cluster.coworkers',
-  'vhost.token_traverse', 'vhost.vhost', 'vhost.debug_srs_upnode',
+  'vhost.token_traverse', 'vhost.debug_srs_upnode',
 ];
 
 // ---------------------------------------------------------------------------------------------

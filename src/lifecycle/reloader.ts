@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type pino from 'pino';
 import type { SrsConfig } from '../config/schema';
-import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load';
+import { loadConfig, warningsToShow, type LoadedConfig, type LoadOptions } from '../config/load';
 import type { ListenerSet } from '../server/listeners';
 import { endpoint } from '../server/service';
 import type { ServiceSet } from '../server/service';
@@ -131,7 +131,9 @@ export class Reloader {
       return this.failed(trigger, e, startedAt);
     }
     // the environment has not changed since the start: its warnings were said then
-    for (const w of next.warnings) if (w.code !== 'unsupported' && w.code !== 'env') log.warn({ code: w.code }, w.message);
+    const warned = warningsToShow(next.warnings, (w) => w.code !== 'unsupported' && w.code !== 'env');
+    for (const w of warned.shown) log.warn({ code: w.code }, w.message);
+    if (warned.more > 0) log.warn({ more: warned.more }, `reload: ${warned.more} more config warnings (srs -t lists them all)`);
     if (next.envOverrides.length > 0) {
       // SRS #3488: the environment wins over the file, on every reload too; say so rather than
       // leave an operator wondering why an edit did nothing
