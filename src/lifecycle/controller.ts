@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SrsConfig } from '../config/schema';
 import type { LoadedConfig, LoadOptions } from '../config/load';
-import { SrsError, ExitCode } from '../errors';
+import { SrsError, ExitCode, errorCodeOf, type ErrorCode } from '../errors';
 import { ConnectionRegistry } from '../server/registry';
 import { ListenerSet, endpoint } from '../server/listeners';
 import { Metrics, type ReloadStatus } from '../server/metrics';
@@ -380,8 +380,11 @@ export class LifecycleController {
   }
 }
 
-/** One line for the terminal: the message, never a stack (that goes to the log). */
-export function describeStartError(e: unknown): { code: number; message: string } {
-  if (e instanceof SrsError) return { code: e.exitCode, message: e.message };
-  return { code: ExitCode.FAILURE, message: e instanceof Error ? e.message : String(e) };
+/**
+ * One line for the terminal: the exit code, the catalogue code (SRS_ERR_INTERNAL for an error that
+ * is not an SrsError) and the message, never a stack (that goes to the log).
+ */
+export function describeStartError(e: unknown): { code: number; error: ErrorCode; message: string } {
+  if (e instanceof SrsError) return { code: e.exitCode, error: e.code, message: e.message };
+  return { code: ExitCode.FAILURE, error: errorCodeOf(e), message: e instanceof Error ? e.message : String(e) };
 }

@@ -131,7 +131,7 @@ export class Reloader {
       return this.failed(trigger, e, startedAt);
     }
     // the environment has not changed since the start: its warnings were said then
-    for (const w of next.warnings) if (w.code !== 'unsupported' && w.code !== 'env') log.warn({ code: w.code }, w.message);
+    for (const w of next.warnings) if (w.code !== 'SRS_WARN_CONFIG_UNSUPPORTED' && w.code !== 'SRS_WARN_ENV_UNKNOWN') log.warn({ code: w.code }, w.message);
     if (next.envOverrides.length > 0) {
       // SRS #3488: the environment wins over the file, on every reload too; say so rather than
       // leave an operator wondering why an edit did nothing

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as HttpDeps from './http-deps';
 import type { LogStats, Metrics, ReloadStatus } from './metrics';
 export type { LogStats } from './metrics';
-import { SrsError } from '../errors';
+import { srsError } from '../errors';
 import type { Connection, ConnectionRegistry } from './registry';
 import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
 import { isProtectedPath } from './route-path';
@@ -210,7 +210,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     const root = path.resolve(ctx.cwd, roles.files);
     const stat = fs.statSync(root, { throwIfNoEntry: false });
     if (stat && !stat.isDirectory()) {
-      throw new SrsError('SRS_ERR_CONFIG_VALUE', `http_server.dir ${roles.files}: ${root} is not a directory`);
+      throw srsError('SRS_ERR_CONFIG_VALUE', { directive: `http_server.dir ${roles.files}`, reason: `${root} is not a directory` });
     }
     if (stat) {
       await app.register(async (files) => {

@@ -64,8 +64,8 @@ test('SRS\'s 102 shipped configs: 98 load, 4 are refused with a clear reason', (
       continue;
     }
     const r = load();
-    for (const w of r.warnings) assert.ok(w.code === 'unsupported' || w.code === 'duplicate', `${f}: ${w.message}`);
-    if (r.warnings.some((w) => w.code === 'unsupported')) withWarnings++;
+    for (const w of r.warnings) assert.ok(w.code === 'SRS_WARN_CONFIG_UNSUPPORTED' || w.code === 'SRS_WARN_CONFIG_DUPLICATE', `${f}: ${w.message}`);
+    if (r.warnings.some((w) => w.code === 'SRS_WARN_CONFIG_UNSUPPORTED')) withWarnings++;
     accepted++;
   }
   assert.equal(accepted, 98);
