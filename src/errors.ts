@@ -307,7 +307,11 @@ export type ApiErrorCode = { [K in CatalogueCode]: EntryOf<K> extends { kind: 'a
 export type WarningCode = { [K in CatalogueCode]: EntryOf<K> extends { kind: 'warning' } ? K : never }[CatalogueCode];
 
 /** `{name}` params of a template, as a type: the compiler checks every use supplies them all. */
-type ParamNames<T extends string> = T extends `${string}{${infer P}}${infer Rest}` ? P | ParamNames<Rest> : never;
+type ParamNames<T extends string> = T extends `${string}{${infer P}}${infer Rest}`
+  ? P extends `${string} ${string}` | ''
+    ? ParamNames<Rest> // literal braces (`raw_api { enabled on; }`), not a param
+    : P | ParamNames<Rest>
+  : never;
 export type Params<C extends CatalogueCode> = { [P in ParamNames<(typeof CATALOGUE)[C]['template']>]: string | number };
 
 function entries<K extends 'process' | 'api' | 'warning'>(kind: K): Array<[string, Extract<CatalogueEntry, { kind: K }>]> {

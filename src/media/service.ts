@@ -81,7 +81,7 @@ export class MediaService {
       normalTimeoutMs: v.normalTimeoutMs,
       allow(action, ip, req) {
         const d = checkSecurity(v.security, action, ip);
-        if (!d.allowed) log().warn({ vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
+        if (!d.allowed) log().warn({ code: 'SRS_WARN_SECURITY_DENIED', vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
         return d.allowed;
       },
     };
@@ -159,7 +159,7 @@ export class MediaService {
       const ip = connection.remote.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
       const d = checkSecurity(vhost.security, 'play', req.socket.remoteAddress ?? ip);
       if (!d.allowed) {
-        this.deps.log().warn({ cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
+        this.deps.log().warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
         res.writeHead(403, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
         res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: play denied by vhost ${vhost.vhost} security (${d.reason})` }));
         return;
