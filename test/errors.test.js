@@ -162,6 +162,19 @@ test('each srsError / renderMessage call in src/ supplies every param of its tem
   assert.deepEqual(problems, []);
 });
 
+test('free text only where the code is free-form: a code with a fixed shape is raised through its template', () => {
+  const bypass = [];
+  let found = 0;
+  for (const [file, text] of sources()) {
+    for (const m of text.matchAll(/new SrsError\(\s*'([A-Z0-9_]+)'/g)) {
+      found++;
+      if (CATALOGUE[m[1]].template !== '{detail}') bypass.push(`${file}: new SrsError('${m[1]}', ...): use srsError with its params`);
+    }
+  }
+  assert.ok(found >= 10, `found ${found} free-text raises: the scan is broken`);
+  assert.deepEqual(bypass, []);
+});
+
 test('the API answers with the catalogue\'s status and code', () => {
   for (const [code, e] of Object.entries(CATALOGUE)) {
     if (e.kind !== 'api') {

@@ -175,9 +175,9 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const envOverrides = applyEnvOverrides(config, opts.env);
   envOverrides.push(...applyVhostEnvOverrides(config, opts.env));
   if (!hasListen && !envOverrides.some((o) => o.path === 'listen')) {
-    throw new SrsError(
+    throw srsError(
       'SRS_ERR_CONFIG_VALUE',
-      'listen is required (SRS: "listen requires params"): add e.g. "listen 1935;" (is this a fragment meant to be included?)',
+      { directive: 'listen', reason: 'required (SRS: "listen requires params"): add e.g. "listen 1935;" (is this a fragment meant to be included?)' },
       start,
     );
   }

@@ -4,7 +4,7 @@
 
 import { suggest } from './suggest';
 import * as net from 'node:net';
-import { SrsError, srsError, renderMessage, SourceLocation, type WarningCode } from '../errors';
+import { srsError, renderMessage, SourceLocation, type WarningCode } from '../errors';
 import type { Directive } from './grammar';
 import { FREE_FORM_BLOCKS, SRS_VOCABULARY } from './vocabulary';
 import { buildVhost, CHUNK_SIZE_DEFAULT, DEFAULT_VHOST, defaultVhostConfig, CHUNK_SIZE_MAX, CHUNK_SIZE_MIN, integerIn, VHOST_IMPLEMENTED, type VhostConfig } from './vhost';
@@ -428,7 +428,7 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
 /** Checks across directives, after env overrides. */
 export function checkConfig(c: SrsConfig, where: SourceLocation | undefined): void {
   if (c.daemon && c.asprocess) {
-    throw new SrsError('SRS_ERR_CONFIG_VALUE', 'daemon conflicts with asprocess: asprocess (quit with the parent) needs daemon off', where);
+    throw srsError('SRS_ERR_CONFIG_VALUE', { directive: 'daemon', reason: 'conflicts with asprocess: asprocess (quit with the parent) needs daemon off' }, where);
   }
   if (c.logTank === 'file' && c.logFile === '') {
     throw srsError('SRS_ERR_CONFIG_VALUE', { directive: 'srs_log_file', reason: 'empty while srs_log_tank is file' }, where);

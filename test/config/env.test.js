@@ -73,7 +73,7 @@ test('invalid values are errors naming the variable', () => {
 });
 
 test('an override is checked with the rest: SRS_ASPROCESS=on with daemon on is refused', () => {
-  assert.throws(() => load({ SRS_ASPROCESS: 'on' }), /daemon conflicts with asprocess/);
+  assert.throws(() => load({ SRS_ASPROCESS: 'on' }), /daemon: conflicts with asprocess/);
   assert.equal(load({ SRS_ASPROCESS: 'on', SRS_DAEMON: 'off' }).config.asprocess, true);
 });
 

@@ -112,8 +112,8 @@ test('duplicates: the first wins, as SRS\'s get(), with a warning on each ignore
 });
 
 test('listen is required in a file; daemon with asprocess is refused', () => {
-  bad('max_connections 10;\n', 1, 1, /listen is required/);
-  bad('listen 1935;\ndaemon on;\nasprocess on;\n', 1, 1, /daemon conflicts with asprocess/);
+  bad('max_connections 10;\n', 1, 1, /listen: required/);
+  bad('listen 1935;\ndaemon on;\nasprocess on;\n', 1, 1, /daemon: conflicts with asprocess/);
   assert.equal(load('rtmp { listen 1940; }\n').config.listen[0].port, 1940);
 });
 

@@ -85,7 +85,7 @@ test('the reasons for the 4', () => {
       return 'loaded';
     };
     assert.match(msg('full.conf'), /^conf\/full\.conf:1:1: full\.conf is SRS's reference .*not a runnable config/);
-    assert.match(msg('include.vhost.conf'), /listen is required/);
+    assert.match(msg('include.vhost.conf'), /listen: required/);
     assert.match(msg('hls.edge.conf'), /^conf\/hls\.edge\.conf:4:1: unknown directive "worker_processes"/);
     assert.match(msg('nginx.proxy.conf'), /^conf\/nginx\.proxy\.conf:4:1: unknown directive "worker_processes"/);
     // include.conf pulls in include.vhost.conf relative to the working directory
