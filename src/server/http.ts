@@ -418,7 +418,8 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
     if (rpc === 'reload') {
       if (!raw.allowReload) return apiError(reply, req, 'SRS_ERR_API_RELOAD_NOT_ALLOWED');
       const status = await ctx.reload('api');
-      return reply.code(status.ok ? 200 : 409).send(envelope(ctx, status));
+      // a refused reload names its code as every error body does (`error`), the status in `data`
+      return reply.code(status.ok ? 200 : 409).send(status.ok ? envelope(ctx, status) : { ...envelope(ctx, status), error: 'SRS_ERR_RELOAD_FAILED' });
     }
     if (rpc === 'reload-fetch') return envelope(ctx, ctx.lastReload());
     return apiError(reply, req, 'SRS_ERR_API_BAD_RPC');
