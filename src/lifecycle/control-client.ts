@@ -178,7 +178,7 @@ export function locatePidFile(
     const pid = env.SRS_PID || found.pid;
     const workDir = env.SRS_WORK_DIR || found.workDir || './';
     const how = pid ? 'lenient' : 'default';
-    return { file: at(workDir, pid || DEFAULT_PID_FILE), how, problem: e.message, guess: guess && !env.SRS_PID };
+    return { file: at(workDir, pid || DEFAULT_PID_FILE), how, problem: codedLine(e.code, e.message), guess: guess && !env.SRS_PID };
   }
 }
 
