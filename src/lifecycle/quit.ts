@@ -50,7 +50,7 @@ export class Quit {
         // final chunk): its bytes are in the kernel before the socket goes
         d.services.cut('the graceful quit is over');
         const n = d.registry.destroyAll();
-        if (n > 0) d.log().warn({ cut: n }, `cut ${n} connections`);
+        if (n > 0) d.log().warn({ code: 'SRS_WARN_QUIT_CUT', cut: n }, `cut ${n} connections`);
       },
       finish: (outcome) => this.end(0, `graceful quit done (${outcome})`, outcome),
     });

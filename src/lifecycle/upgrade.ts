@@ -141,7 +141,7 @@ export function writeUpgradeRecord(
     // next to the pid file, or in the fallback when its directory cannot take it (pidfile.ts)
     writeRecord(pidPath, 'upgrade', { ...r, old_pid: process.pid, at: Date.now() });
   } catch (e) {
-    log.warn({ err: e }, 'could not write the upgrade status file');
+    log.warn({ code: 'SRS_WARN_RECORD', err: e }, 'could not write the upgrade status file');
   }
 }
 
@@ -181,9 +181,9 @@ export async function handOverSockets(opts: {
     try {
       pidFile.restore(pidPath);
     } catch (e) {
-      log.error({ err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
+      log.error({ code: 'SRS_ERR_UPGRADE', err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
     }
-    log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
+    log.error({ code: 'SRS_ERR_UPGRADE', new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
     return outcome;
   }
   log.info({ new_pid: outcome.pid, generation, handover_ms: Date.now() - startedAt }, `upgrade: pid ${outcome.pid} (generation ${generation}) is ready; this process stops accepting and drains`);

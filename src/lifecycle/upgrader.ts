@@ -52,7 +52,7 @@ export class Upgrader {
     const underWay = this.d.state.upgradeUnderWay;
     const decision = fixed === null ? this.d.state.requestUpgrade() : { ok: false as const, reason: this.d.state.quitting ? 'quitting' : underWay ? 'an upgrade is already under way' : fixed };
     if (!decision.ok) {
-      this.d.log().warn({ trigger }, `upgrade ignored: ${decision.reason}`);
+      this.d.log().warn({ code: 'SRS_WARN_UPGRADE_IGNORED', trigger }, `upgrade ignored: ${decision.reason}`);
       // `srs -s upgrade` waits for an answer: give it one, in the record file that goes with the
       // pid file. Not for a second SIGUSR2 during an upgrade (its record would answer the first
       // one's waiter too), nor once a handover has moved our pid file aside: the record file is
@@ -103,7 +103,7 @@ export class Upgrader {
         this.d.notify([`MAINPID=${outcome.pid}`]);
       }
     } catch (e) {
-      this.d.log().error({ err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
+      this.d.log().error({ code: 'SRS_ERR_UPGRADE', err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       this.launch = null;
       if (handedOverTo === null) relay?.close();
@@ -120,7 +120,7 @@ export class Upgrader {
     try {
       this.d.pidFile()?.restore(this.d.pidPath());
     } catch (e) {
-      this.d.log().warn({ err: e }, 'could not take the pid file back from the aborted upgrade');
+      this.d.log().warn({ code: 'SRS_ERR_UPGRADE', err: e }, 'could not take the pid file back from the aborted upgrade');
     }
   }
 }

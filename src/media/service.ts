@@ -13,6 +13,7 @@ import { matchFlvMount, serveHttpFlv } from './http-flv';
 import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings } from './rtmp/session';
 import { resolveVhost as routeVhost } from './rtmp/request';
 import { Edge, type UpstreamPlan } from './edge';
+import { renderMessage } from '../errors';
 
 /** bytes: one player's queue may hold this much before it skips to the next keyframe */
 export const PLAYER_QUEUE_MAX_BYTES = 8 * 1024 * 1024;
@@ -162,7 +163,7 @@ export class MediaService {
       normalTimeoutMs: v.normalTimeoutMs,
       allow(action, ip, req) {
         const d = checkSecurity(v.security, action, ip);
-        if (!d.allowed) log().warn({ vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
+        if (!d.allowed) log().warn({ code: 'SRS_WARN_SECURITY_DENIED', vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
         return d.allowed;
       },
     };
@@ -242,9 +243,9 @@ export class MediaService {
       const ip = connection.remote.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
       const d = checkSecurity(vhost.security, 'play', req.socket.remoteAddress ?? ip);
       if (!d.allowed) {
-        this.deps.log().warn({ cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
+        this.deps.log().warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
         res.writeHead(403, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
-        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: play denied by vhost ${vhost.vhost} security (${d.reason})` }));
+        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: ${renderMessage('SRS_ERR_API_FORBIDDEN', { vhost: vhost.vhost ?? '', reason: d.reason })}` }));
         return;
       }
       serveHttpFlv(req, res, this.hub, key, hubSettings(vhost), connection.id);

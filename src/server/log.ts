@@ -1,6 +1,7 @@
 // Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
 // shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
 // that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
+import { renderMessage } from '../errors';
 import fs from 'node:fs';
 import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
@@ -150,8 +151,13 @@ export class SrsLog {
       // once, when writing resumes; not from inside the destination's own write
       setImmediate(() =>
         this.logger.warn(
-          { dropped_lines: this.droppedLines - f.dropped, write_failures: this.writeFailures - f.failures, since: f.since, error: this.lastWriteError },
-          `log: ${this.droppedLines - f.dropped} lines dropped, ${this.writeFailures - f.failures} write failures since ${formatTime(f.since)} (${this.lastWriteError ?? '?'})`,
+          { code: 'SRS_WARN_LOG_WRITE', dropped_lines: this.droppedLines - f.dropped, write_failures: this.writeFailures - f.failures, since: f.since, error: this.lastWriteError },
+          renderMessage('SRS_WARN_LOG_WRITE', {
+            dropped: this.droppedLines - f.dropped,
+            failures: this.writeFailures - f.failures,
+            since: formatTime(f.since),
+            error: this.lastWriteError ?? '?',
+          }),
         ),
       );
     };
@@ -214,7 +220,7 @@ export class SrsLog {
       try {
         this.options.dup2(dest.fd, fd);
       } catch (e) {
-        this.logger.warn({ fd, error: (e as Error).message }, `log reopened, but fd ${fd} stays on the old file: ${(e as Error).message}`);
+        this.logger.warn({ code: 'SRS_WARN_LOG_REOPEN', fd, error: (e as Error).message }, renderMessage('SRS_WARN_LOG_REOPEN', { fd, reason: (e as Error).message }));
       }
     }
   }

@@ -340,7 +340,7 @@ test('http_server.dir that is a file: one line naming the directive, no stack', 
   fs.writeFileSync(file, `listen ${rtmp};\ndaemon off;\npid ${path.join(dir, 'srs.pid')};\nsrs_log_tank console;\nhttp_server { enabled on; listen ${http}; dir ${file}; }\n`);
   const r = h.runSrs(['-c', file], { cwd: dir });
   assert.equal(r.code, 3, r.output);
-  assert.match(r.stderr, /srs: http_server\.dir .* is not a directory/);
+  assert.match(r.stderr, /srs: SRS_ERR_CONFIG_VALUE http_server\.dir .* is not a directory/);
   assert.doesNotMatch(r.stderr, /\n\s+at /);
   assert.equal(fs.existsSync(path.join(dir, 'srs.pid')), false);
 });
