@@ -16,6 +16,8 @@ const BENCHMARKS = {
   quit: () => require('./quit'),
   upgrade: () => require('./upgrade'),
   media: () => require('./media'),
+  'stream-upgrade': () => require('./stream-upgrade'),
+  edge: () => require('./edge'),
 };
 
 async function main() {

@@ -107,6 +107,8 @@ class ChunkCounter {
     this.marker = Buffer.alloc(16);
     this.ctl = null; // buffered control message (set chunk size) or command (status events)
     this.statuses = [];
+    this.lastSeq = null;
+    this.lost = 0;
   }
 
   feed(b) {
@@ -190,7 +192,15 @@ class ChunkCounter {
     const s = this.cur;
     if (s.type === 9) {
       this.videoMessages++;
-      if (s.length >= MARKER_AT + 16 && this.marker.readUInt32BE(0) === 0x5352534d) this.onVideoMarker(this.marker.readDoubleBE(8));
+      if (this.firstFrameAt === undefined) this.firstFrameAt = performance.now();
+      if (s.length >= MARKER_AT + 16 && this.marker.readUInt32BE(0) === 0x5352534d) {
+        const seq = this.marker.readUInt32BE(4);
+        // frames lost: a gap in the publisher's sequence numbers (a repeat after a GOP-cache
+        // start or a resume is not a loss)
+        if (this.lastSeq !== null && seq > this.lastSeq + 1) this.lost += seq - this.lastSeq - 1;
+        this.lastSeq = seq;
+        this.onVideoMarker(this.marker.readDoubleBE(8), seq);
+      }
     } else if (s.type === 1 && this.ctl) {
       this.chunkSize = this.ctl.readUInt32BE(0) & 0x7fffffff;
       this.ctl = null;
@@ -255,7 +265,7 @@ async function rtmpPlayer({ port, app, stream, delays, stuck = false, host = '12
   socket.write(chunk(2, 4, 0, 0, ub, 128));
   // a stuck viewer: asks to play, then never reads again
   if (stuck) socket.pause();
-  return { socket, counter, closed, statuses: counter.statuses, bytes: () => counter.mediaBytes, frames: () => counter.videoMessages };
+  return { socket, counter, closed, statuses: counter.statuses, bytes: () => counter.mediaBytes, frames: () => counter.videoMessages, lost: () => counter.lost, firstFrameAt: () => counter.firstFrameAt ?? null };
 }
 
 /** One HTTP-FLV player: counts body bytes, reads the marker from each video tag. */

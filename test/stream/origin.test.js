@@ -82,8 +82,11 @@ test('ffmpeg publishes; ffprobe sees H.264 320x240 and AAC 44.1 kHz stereo over 
     assert.equal(Number(a.sample_rate), 44100, url);
     assert.equal(a.channels, 2, url);
   }
+  // ffmpeg publishes as OBS does (releaseStream, FCPublish, createStream, publish) over the digest
+  // (FP9) handshake; its players do the same handshake
   const log = srv.proc.output;
-  assert.match(log, /handshake/i, 'the log says how the handshake went');
+  assert.match(log, /rtmp handshake done \(digest\)/, 'ffmpeg\'s digest handshake was answered as one');
+  assert.match(log, /rtmp publish/, 'the publish was logged');
 });
 
 test('a late player starts at a keyframe, sequence headers first, and receives every frame of its window', async (t) => {
