@@ -4,6 +4,7 @@
 import type { Registry } from 'prom-client';
 import type * as PromClient from 'prom-client';
 import type { ConnectionRegistry } from './registry';
+import type { HubCounters } from '../media/hub';
 
 export interface ReloadStatus {
   /** epoch ms */
@@ -22,16 +23,8 @@ export interface LogStats {
   droppedLines: number;
 }
 
-/** The stream hub's counters (src/media/hub.ts HubCounters), as /metrics shows them. */
-export interface MediaCounters {
-  streams: number;
-  publishers: number;
-  players: number;
-  bytesIn: number;
-  bytesOut: number;
-  playersDroppedBehind: number;
-  messagesDropped: number;
-}
+/** The stream hub's counters, as /metrics shows them. */
+export type MediaCounters = HubCounters;
 
 type Labels = Record<string, string>;
 
