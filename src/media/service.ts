@@ -12,6 +12,7 @@ import { StreamHub, type ClientSnapshot, type HubCounters, type MediaSettings, t
 import { matchFlvMount, serveHttpFlv } from './http-flv';
 import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings } from './rtmp/session';
 import { resolveVhost as routeVhost } from './rtmp/request';
+import { StreamDrainLog, drainCounts } from './drain';
 
 /** bytes: one player's queue may hold this much before it skips to the next keyframe */
 export const PLAYER_QUEUE_MAX_BYTES = 8 * 1024 * 1024;
@@ -61,9 +62,15 @@ export class MediaService {
   readonly resolver: SettingsResolver;
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
+  /** the drain's per-stream log, and what it stops last (an edge's pulls: `drainLog.last`) */
+  readonly drainLog: StreamDrainLog;
 
   constructor(deps: MediaServiceDeps) {
     this.deps = deps;
+    this.drainLog = new StreamDrainLog(
+      () => drainCounts(this.hub.streams(), this.hub.vhosts()),
+      (msg) => this.deps.log().info({}, msg),
+    );
     this.resolver = {
       vhostNames: () => this.deps.config().vhostConfigs.map((v) => v.name),
       settings: (vhost) => this.vhostSettings(vhost),
@@ -130,14 +137,17 @@ export class MediaService {
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
     const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
     for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
+    this.drainLog.report();
   }
 
   /** The drain's bound: every player told its stream ended and closed, every publisher closed after its current message. */
   cut(reason: string): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    this.drainLog.report();
     this.hub.drainAll(reason);
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
+    this.drainLog.finish(reason);
   }
 
   readonly api: MediaApi = {
