@@ -134,6 +134,8 @@ export class MediaService {
   }
 
   private sweep(reason: string): void {
+    // said before the players of a stream whose publisher left are closed: `0 publishers, 20 players`
+    this.drainLog.report();
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
     const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
     for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
