@@ -124,6 +124,12 @@ export class ListenerSet {
   private readonly deps: ListenerDeps;
   /** closeAll() ran: the process is quitting, nothing opens again */
   private closed = false;
+  /**
+   * listeningSockets() gave the fds to a new process (an upgrade): it accepts from the same
+   * kernel sockets, so closing ours resets nobody and needs no settling. An upgrade that fails
+   * after that leaves this set (see handOverFailed).
+   */
+  private shared = false;
 
   constructor(deps: ListenerDeps) {
     this.deps = deps;
@@ -280,6 +286,7 @@ export class ListenerSet {
 
   /** The listening sockets' fds by endpoint key, for an upgrade to hand over. */
   listeningSockets(): Array<{ key: string; fd: number }> {
+    this.shared = true;
     const out: Array<{ key: string; fd: number }> = [];
     for (const l of this.active.values()) {
       const fd = (l.server as net.Server & { _handle?: { fd?: number } })._handle?.fd;
@@ -299,13 +306,24 @@ export class ListenerSet {
   /**
    * Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll).
    * Each listening socket closes once its accept queue is empty (see settleAndClose), so nobody
-   * whose connection the kernel has completed is reset; resolves once every one is closed.
+   * whose connection the kernel has completed is reset (unless an upgrade shares the sockets: see
+   * `shared`); resolves once every one is closed.
    */
   closeAll(): Promise<void> {
     this.closed = true;
     const all = [...this.active.values()];
     this.active.clear();
+    if (this.shared) {
+      // the new process of an upgrade holds the same sockets and goes on accepting from them
+      this.discard(all);
+      return Promise.resolve();
+    }
     return Promise.all(all.map((l) => this.settleAndClose(l))).then(() => undefined);
+  }
+
+  /** The new process that listeningSockets() handed the fds to is gone: closing ours would reset its queue again. */
+  handOverFailed(): void {
+    this.shared = false;
   }
 
   /**
