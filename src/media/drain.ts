@@ -1,7 +1,6 @@
 // What a graceful quit's drain says about streams: one line per stream when the listeners close
 // and whenever its counts change (`drain: __defaultVhost__/live/test, 1 publisher, 20 players`),
-// never on every sweep; and the things the drain stops last (an edge's pulls), after every player
-// and publisher has been ended at the bound. SRS logs its drain per connection
+// never on every sweep. SRS logs its drain per connection
 // (srs_app_server.cpp, SrsServer::do_graceful_quit / "wait for %d conns to quit"); srs, whose
 // drain lets live streams go on, says which streams it is waiting for.
 import type { StreamSnapshot, VhostSnapshot } from './hub';
@@ -56,16 +55,11 @@ export function drainChanges(now: DrainCount[], said: Map<string, string>): stri
 }
 
 /**
- * The drain's stream log and its last steps, for MediaService. `report` is called when the
- * listeners close and on every sweep; it logs only what changed.
+ * The drain's stream log, for MediaService. `report` is called when the listeners close, on every
+ * sweep and at the bound; it logs only what changed.
  */
 export class StreamDrainLog {
   private readonly said = new Map<string, string>();
-  /**
-   * What a drain stops last, after every player and publisher was ended at the bound: an edge's
-   * pulls (it keeps pulling while it has players, and its players end before its pulls do).
-   */
-  readonly last: Array<(reason: string) => void> = [];
 
   constructor(
     private readonly counts: () => DrainCount[],
@@ -74,10 +68,5 @@ export class StreamDrainLog {
 
   report(): void {
     for (const line of drainChanges(this.counts(), this.said)) this.log(line);
-  }
-
-  /** The bound: the last steps run, once. */
-  finish(reason: string): void {
-    for (const stop of this.last.splice(0)) stop(reason);
   }
 }

@@ -62,7 +62,7 @@ export class MediaService {
   readonly resolver: SettingsResolver;
   private draining = false;
   private sweeper: NodeJS.Timeout | null = null;
-  /** the drain's per-stream log, and what it stops last (an edge's pulls: `drainLog.last`) */
+  /** the drain's per-stream log */
   readonly drainLog: StreamDrainLog;
 
   constructor(deps: MediaServiceDeps) {
@@ -109,10 +109,11 @@ export class MediaService {
           onClose: () => this.sessions.delete(connection.id),
         });
         this.sessions.set(connection.id, session);
-        // no per-connection drain hook: a graceful quit lets a live stream go on (see drain()),
-        // and a session still connecting is asked to leave by the service's drain
-        if (this.draining) session.drain('the server is quitting');
-        else session.start();
+        // no per-connection drain hook: a graceful quit lets a live stream go on, and the
+        // service's drain decides about sessions still connecting (see drain()). One accepted
+        // while its listener closes (ListenerSet.settleAndClose) is served like one accepted a
+        // moment before: closed unread it would fail its handshake (and reset at the close)
+        session.start();
         // accepted paused (pauseOnConnect): reading starts once the session listens
         socket.resume();
       },
@@ -149,7 +150,6 @@ export class MediaService {
     this.drainLog.report();
     this.hub.drainAll(reason);
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
-    this.drainLog.finish(reason);
   }
 
   readonly api: MediaApi = {

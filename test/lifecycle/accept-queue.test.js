@@ -46,3 +46,62 @@ test('wrk -t2 -c32 through SIGQUIT: 0 connect and 0 read errors at the listener 
   const done = await srs.waitForExit(15000);
   assert.equal(done.code, 0, srs.output.slice(-1500));
 });
+
+/** RTMP clients connecting as fast as they can, each sending C0C1: what each connection ended with. */
+function rtmpStorm(port, loops) {
+  const net = require('node:net');
+  const results = { handshakes: 0, closedEarly: 0, refused: 0, reset: 0, other: [] };
+  let running = true;
+  const one = () =>
+    new Promise((resolve) => {
+      const sock = net.connect({ port, host: '127.0.0.1' });
+      let n = 0;
+      let settled = false;
+      const end = (what) => {
+        if (settled) return;
+        settled = true;
+        sock.destroy();
+        if (what === 'ok') results.handshakes++;
+        else if (what === 'ECONNREFUSED') results.refused++;
+        else if (what === 'ECONNRESET' || what === 'EPIPE') results.reset++;
+        else if (what === 'closed') results.closedEarly++;
+        else results.other.push(what);
+        resolve();
+      };
+      sock.on('connect', () => sock.write(Buffer.alloc(1537, 3)));
+      sock.on('data', (d) => {
+        n += d.length;
+        if (n >= 3073) end('ok');
+      });
+      sock.on('error', (e) => end(e.code ?? e.message));
+      sock.on('close', () => end('closed'));
+    });
+  const done = Promise.all(
+    Array.from({ length: loops }, async () => {
+      while (running) await one();
+    }),
+  );
+  return { results, stop: () => ((running = false), done) };
+}
+
+test('RTMP connects through SIGQUIT: none is reset at the listener close (handshaken, closed cleanly, or refused once the port is closed)', async (t) => {
+  const dir = h.tmpdir('srs-acceptq-rtmp-');
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const [rtmp, api] = await h.freePorts(2);
+  const conf = h.writeConfig(dir, { rtmp, api, extra: 'grace_start_wait 500; grace_final_wait 0; grace_max_wait 10000;' });
+  const srs = h.startSrs(['-c', conf], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  const storm = rtmpStorm(rtmp, 16);
+  t.after(() => storm.stop());
+  await h.waitFor('handshakes flowing', () => storm.results.handshakes > 200, 10000);
+  srs.kill('SIGQUIT');
+  await srs.waitForLine(/listeners closed, draining/, 5000);
+  await h.waitFor('connects refused once the port is closed', () => storm.results.refused > 50, 10000);
+  const r = storm.results;
+  await storm.stop();
+  t.diagnostic(`rtmp storm: ${JSON.stringify({ ...r, other: [...new Set(r.other)] })}`);
+  assert.equal(r.reset, 0, `connections reset: ${JSON.stringify(r)}`);
+  assert.deepEqual(r.other, []);
+  await srs.waitForExit(15000);
+});
