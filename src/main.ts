@@ -2,8 +2,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs, USAGE, type Command } from './cli';
-import { loadConfig, type LoadOptions, type LoadedConfig } from './config/load';
-import { SrsError, ExitCode } from './errors';
+import { loadConfig, warningsToShow, type LoadOptions, type LoadedConfig } from './config/load';
+import { SrsError, ExitCode, srsError, errnoCode, codedLine } from './errors';
 import { SignalRouter } from './lifecycle/signals';
 import { detectContainer, fsProbe } from './lifecycle/container';
 import { decideDaemon, startDaemon, ReadinessReporter } from './lifecycle/daemon';
@@ -17,8 +17,8 @@ import { inheritedFromEnv, clearUpgradeEnv } from './lifecycle/upgrade';
 export const VERSION: string = (JSON.parse(fs.readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version: string }).version;
 
 function fail(e: unknown): never {
-  const { code, message } = describeStartError(e);
-  process.stderr.write(`srs: ${message}\n`);
+  const { code, error, message } = describeStartError(e);
+  process.stderr.write(`srs: ${codedLine(error, message)}\n`);
   process.exit(code);
 }
 
@@ -32,7 +32,7 @@ function shownValue(o: { path: string; value: string }): string {
 }
 
 function printWarnings(loaded: LoadedConfig): void {
-  for (const w of loaded.warnings) process.stderr.write(`srs: warning: ${w.location ? `${w.location.file}:${w.location.line}:${w.location.col}: ` : ''}${w.message}\n`);
+  for (const w of loaded.warnings) process.stderr.write(`srs: ${codedLine(w.code, `${w.location ? `${w.location.file}:${w.location.line}:${w.location.col}: ` : ''}${w.message}`)}\n`);
   for (const o of loaded.envOverrides) process.stderr.write(`srs: ${o.variable} overrides ${o.path} = ${shownValue(o)}\n`);
 }
 
@@ -64,7 +64,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       process.chdir(path.resolve(cwd, config.workDir));
       cwd = process.cwd();
     } catch (e) {
-      return failStart(new SrsError('SRS_ERR_CONFIG_VALUE', `work_dir ${config.workDir}: cannot chdir (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+      return failStart(srsError('SRS_ERR_CONFIG_VALUE', { directive: `work_dir ${config.workDir}`, reason: `cannot chdir (${errnoCode(e) ?? String(e)})` }));
     }
   }
 
@@ -90,7 +90,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       return fail(e);
     }
     if (result.exitCode === ExitCode.OK) process.stdout.write(`srs: ${result.message}\n`);
-    else process.stderr.write(`srs: ${result.message}\n`);
+    else process.stderr.write(`srs: ${codedLine(result.code ?? 'SRS_ERR_DAEMON', result.message)}\n`);
     process.exit(result.exitCode);
   }
 
@@ -111,7 +111,7 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       dup2: (from, to) => native().dup2(from, to),
     });
   } catch (e) {
-    return failStart(new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${config.logFile}: cannot open for append (${(e as NodeJS.ErrnoException).code ?? String(e)})`));
+    return failStart(srsError('SRS_ERR_LOG_FILE', { path: config.logFile, reason: errnoCode(e) ?? String(e) }));
   }
   // Written once the sockets are bound, or when the start fails: the first line loads the local
   // time zone (ICU, ~5 ms), and the bind should not wait for it.
@@ -122,12 +122,14 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
       { version: VERSION, ppid: process.ppid, config: loaded.source, cwd, node: process.version, daemon: decision.daemon, container: container.sign },
       `srs ${VERSION} starting, pid ${process.pid}, config ${loaded.source}, ${decision.daemon ? 'daemon' : 'foreground'}: ${decision.reason}`,
     );
-    for (const w of loaded.warnings) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+    const warned = warningsToShow(loaded.warnings);
+    for (const w of warned.shown) logger.warn({ code: w.code, at: w.location ? `${w.location.file}:${w.location.line}` : undefined }, w.message);
+    if (warned.more > 0) logger.warn({ more: warned.more }, `${warned.more} more config warnings (srs -t lists them all)`);
     for (const o of loaded.envOverrides) logger.info({ variable: o.variable, directive: o.path, value: shownValue(o) }, `${o.variable} overrides ${o.path}`);
   };
 
   process.on('uncaughtException', (e) => {
-    log.logger.fatal({ err: e }, 'uncaught exception, exit');
+    log.logger.fatal({ code: 'SRS_ERR_INTERNAL', err: e }, 'uncaught exception, exit');
     readiness.failed(e);
     log.flush();
     process.exit(ExitCode.FAILURE);
@@ -151,9 +153,9 @@ async function run(cmd: Extract<Command, { kind: 'run' }>): Promise<void> {
   try {
     await controller.start(logStarting);
   } catch (e) {
-    const { message } = describeStartError(e);
+    const { error, message } = describeStartError(e);
     // the stack of an unexpected error goes to the log, for us; the terminal gets one line
-    log.logger.error({ code: e instanceof SrsError ? e.code : undefined, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
+    log.logger.error({ code: error, err: e instanceof SrsError ? undefined : e }, `start failed: ${message}`);
     controller.releaseAfterFailedStart();
     return log.flushThen(() => failStart(e));
   }

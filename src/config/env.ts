@@ -3,7 +3,7 @@
 // The variable wins over the file and is reported so the caller can log it. As in SRS, an empty
 // variable counts as unset.
 
-import { SrsError } from '../errors';
+import { srsError, renderMessage } from '../errors';
 import { FIELDS, parseFieldValue, type ConfigWarning, type SrsConfig } from './schema';
 import { suggest } from './suggest';
 import { SRS_VOCABULARY } from './vocabulary';
@@ -69,8 +69,8 @@ export function mistypedVariables(env: Record<string, string | undefined>): Conf
     const s = suggest(variable, candidates);
     if (!s || s.distance > 2) continue;
     out.push({
-      code: 'env',
-      message: `${variable} is not a variable srs reads, ignored; did you mean ${s.best} (${known.get(s.best)})?`,
+      code: 'SRS_WARN_ENV_UNKNOWN',
+      message: renderMessage('SRS_WARN_ENV_UNKNOWN', { variable, suggestion: s.best, directive: known.get(s.best) ?? '?' }),
     });
   }
   return out;
@@ -93,7 +93,7 @@ export function applyEnvOverrides(c: SrsConfig, env: Record<string, string | und
     if (raw === undefined || raw === '') continue;
     const args = spec.kind.type === 'listens' ? raw.trim().split(/\s+/) : [spec.kind.type === 'string' ? raw : raw.trim()];
     const r = parseFieldValue(spec, args);
-    if (!r.ok) throw new SrsError('SRS_ERR_CONFIG_VALUE', `${variable} (${spec.path}): ${r.error}`);
+    if (!r.ok) throw srsError('SRS_ERR_CONFIG_VALUE', { directive: `${variable} (${spec.path})`, reason: r.error });
     spec.set(c, r.value);
     applied.push({ variable, path: spec.path, value: raw });
   }

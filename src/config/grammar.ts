@@ -4,7 +4,7 @@
 // rejects (notably a directive running onto the next line) we reject with a location and a hint.
 
 import * as path from 'node:path';
-import { SrsError, SourceLocation } from '../errors';
+import { SrsError, srsError, SourceLocation } from '../errors';
 
 export interface Directive {
   name: string;
@@ -302,10 +302,10 @@ export function readSource(shown: string, ctx: IncludeContext, at?: SourceLocati
     text = ctx.readFile(abs);
   } catch (e) {
     const why = e instanceof FileRefused ? e.message : e && typeof e === 'object' && 'code' in e ? String((e as { code: unknown }).code) : String(e);
-    throw new SrsError('SRS_ERR_CONFIG_READ', `${what} ${abs}: ${why}`, at);
+    throw srsError('SRS_ERR_CONFIG_READ', { what, path: abs, reason: why }, at);
   }
   const max = (ctx.budget ?? new ParseBudget()).limits.maxFileBytes;
-  if (text.length > max) throw new SrsError('SRS_ERR_CONFIG_READ', `${what} ${abs}: larger than the limit of ${max} bytes`, at);
+  if (text.length > max) throw srsError('SRS_ERR_CONFIG_READ', { what, path: abs, reason: `larger than the limit of ${max} bytes` }, at);
   return { path: abs, shown, text };
 }
 
@@ -346,7 +346,7 @@ export function parseWithIncludes(main: SourceFile, ctx: IncludeContext): { dire
           const inc = readSource(f, ctx, d.loc);
           budget.bytes += inc.text.length;
           if (budget.bytes > limits.maxTotalBytes) {
-            throw new SrsError('SRS_ERR_CONFIG_READ', `include ${f}: the config and its includes are over the limit of ${limits.maxTotalBytes} bytes together`, d.loc);
+            throw srsError('SRS_ERR_CONFIG_READ', { what: 'include', path: f, reason: `the config and its includes are over the limit of ${limits.maxTotalBytes} bytes together` }, d.loc);
           }
           sources.push(inc);
           // one by one: spreading a large array into push() would overflow the stack

@@ -4,7 +4,7 @@
 import type Crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { SrsError, SourceLocation } from '../errors';
+import { SrsError, srsError, SourceLocation } from '../errors';
 import { applyEnvOverrides, envOnlyDefaults, mistypedVariables, type EnvOverride } from './env';
 import { FileRefused, LIMITS, ParseBudget, parseText, parseWithIncludes, readSource, type Directive, type IncludeContext } from './grammar';
 import { buildConfig, checkConfig, checkVocabulary, defaultConfig, envOnlyConfig, type ConfigWarning, type SrsConfig } from './schema';
@@ -164,25 +164,20 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
     throw new SrsError('SRS_ERR_CONFIG_SYNTAX', 'config file is empty (no directives)', start);
   }
   if (path.basename(main.path) === 'full.conf') {
-    throw new SrsError(
-      'SRS_ERR_CONFIG_REFUSED',
-      'full.conf is SRS\'s reference of every directive, not a runnable config (SRS: "never use full.conf"); ' +
-        'copy what you need into your own file',
-      start,
-    );
+    throw srsError('SRS_ERR_CONFIG_REFUSED', { what: 'full.conf' }, start);
   }
   const isFull = directives.find((d) => d.name === 'is_full');
   if (isFull && isFull.args[0] === 'on') {
-    throw new SrsError('SRS_ERR_CONFIG_REFUSED', 'is_full on: this is a copy of SRS\'s reference full.conf, not a runnable config', isFull.loc);
+    throw srsError('SRS_ERR_CONFIG_REFUSED', { what: 'this config (is_full on: a copy of full.conf)' }, isFull.loc);
   }
 
   const { config, hasListen } = buildConfig(directives, warnings);
   const envOverrides = applyEnvOverrides(config, opts.env);
   envOverrides.push(...applyVhostEnvOverrides(config, opts.env));
   if (!hasListen && !envOverrides.some((o) => o.path === 'listen')) {
-    throw new SrsError(
+    throw srsError(
       'SRS_ERR_CONFIG_VALUE',
-      'listen is required (SRS: "listen requires params"): add e.g. "listen 1935;" (is this a fragment meant to be included?)',
+      { directive: 'listen', reason: 'required (SRS: "listen requires params"): add e.g. "listen 1935;" (is this a fragment meant to be included?)' },
       start,
     );
   }
@@ -190,4 +185,16 @@ export function loadConfig(opts: LoadOptions): LoadedConfig {
   const files = [...new Set(sources.map((s) => s.path))];
   const texts = new Map(sources.map((src) => [src.path, src.text]));
   return withLazyFilesHash({ config, warnings, files, envOverrides, source: file }, texts);
+}
+
+/** Warnings logged per load: a config with 10,000 duplicate lines must not become 10,000 log lines. */
+export const MAX_WARNINGS_SHOWN = 20;
+
+/**
+ * The warnings to show, and how many more there are (say that in one line: `srs -t` lists them all).
+ * @param filter which warnings count at all (e.g. not the environment's, on a reload)
+ */
+export function warningsToShow(warnings: readonly ConfigWarning[], filter: (w: ConfigWarning) => boolean = () => true): { shown: ConfigWarning[]; more: number } {
+  const all = warnings.filter(filter);
+  return { shown: all.slice(0, MAX_WARNINGS_SHOWN), more: Math.max(0, all.length - MAX_WARNINGS_SHOWN) };
 }

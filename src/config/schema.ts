@@ -4,7 +4,7 @@
 
 import { suggest } from './suggest';
 import * as net from 'node:net';
-import { SrsError, SourceLocation } from '../errors';
+import { srsError, renderMessage, SourceLocation, type WarningCode } from '../errors';
 import type { Directive } from './grammar';
 import { FREE_FORM_BLOCKS, SRS_VOCABULARY } from './vocabulary';
 import { buildVhost, CHUNK_SIZE_DEFAULT, DEFAULT_VHOST, defaultVhostConfig, CHUNK_SIZE_MAX, CHUNK_SIZE_MIN, integerIn, VHOST_IMPLEMENTED, type VhostConfig } from './vhost';
@@ -60,10 +60,11 @@ export interface SrsConfig {
 
 export interface ConfigWarning {
   /**
-   * 'unsupported' (SRS knows it, srs ignores it), 'duplicate' (a later copy is ignored), 'clamped'
-   * (mw_msgs lowered to 128, as SRS does) or 'shadowed' (an allow rule a deny rule always beats)
+   * The catalogue's code (src/errors.ts): SRS_WARN_CONFIG_UNSUPPORTED (SRS knows it, srs ignores
+   * it), _DUPLICATE (a later copy is ignored), _CLAMPED (mw_msgs lowered to 128, as SRS does),
+   * _SHADOWED (an allow rule a deny rule always beats), SRS_WARN_ENV_UNKNOWN (a mistyped variable)
    */
-  code: string;
+  code: WarningCode;
   message: string;
   location?: SourceLocation;
 }
@@ -240,7 +241,7 @@ function blockLabel(blockPath: string): string {
 /**
  * Check every name against the vocabulary of its block, in document order. Unknown: SrsError
  * SRS_ERR_CONFIG_UNKNOWN naming the nearest valid name. Known to SRS but unsupported by srs so far: one
- * 'unsupported' warning for the outermost such directive (its contents are checked, not warned).
+ * SRS_WARN_CONFIG_UNSUPPORTED warning for the outermost such directive (its contents are checked, not warned).
  */
 export function checkVocabulary(directives: readonly Directive[], blockPath: readonly string[], warnings: ConfigWarning[]): void {
   const walk = (list: readonly Directive[], bp: readonly string[], warned: boolean): void => {
@@ -257,11 +258,11 @@ export function checkVocabulary(directives: readonly Directive[], blockPath: rea
         } else {
           hint = `; "${block}" takes no directives inside`;
         }
-        throw new SrsError('SRS_ERR_CONFIG_UNKNOWN', `unknown directive "${d.name}" in ${blockLabel(block)}${hint}`, d.loc);
+        throw srsError('SRS_ERR_CONFIG_UNKNOWN', { name: d.name, block: blockLabel(block), hint }, d.loc);
       }
       let warnedHere = warned;
       if (!warned && !IMPLEMENTED.has(here)) {
-        warnings.push({ code: 'unsupported', message: `"${here}" is an SRS directive srs does not implement; ignored`, location: d.loc });
+        warnings.push({ code: 'SRS_WARN_CONFIG_UNSUPPORTED', message: `"${here}" is an SRS directive srs does not implement; ignored`, location: d.loc });
         warnedHere = true;
       }
       if (d.children && !FREE_FORM_BLOCKS.includes(here)) walk(d.children, [...bp, d.name], warnedHere);
@@ -338,8 +339,8 @@ function first(list: readonly Directive[], name: string, path: string, warnings:
   for (const dup of all.slice(1)) {
     const at = all[0].loc;
     warnings.push({
-      code: 'duplicate',
-      message: `"${path}" repeated; SRS uses the first one (${at.file}:${at.line}), this one is ignored`,
+      code: 'SRS_WARN_CONFIG_DUPLICATE',
+      message: renderMessage('SRS_WARN_CONFIG_DUPLICATE', { directive: `"${path}"`, first: `${at.file}:${at.line}` }),
       location: dup.loc,
     });
   }
@@ -348,16 +349,16 @@ function first(list: readonly Directive[], name: string, path: string, warnings:
 
 function applyField(c: SrsConfig, path: string, d: Directive): void {
   const spec = fieldByPath(path);
-  if (d.children) throw new SrsError('SRS_ERR_CONFIG_VALUE', `${path}: takes values, not a block`, d.loc);
+  if (d.children) throw srsError('SRS_ERR_CONFIG_VALUE', { directive: path, reason: 'takes values, not a block' }, d.loc);
   const r = parseFieldValue(spec, d.args);
-  if (!r.ok) throw new SrsError('SRS_ERR_CONFIG_VALUE', `${path}: ${r.error}`, d.loc);
+  if (!r.ok) throw srsError('SRS_ERR_CONFIG_VALUE', { directive: path, reason: r.error }, d.loc);
   spec.set(c, r.value);
 }
 
 function block(list: readonly Directive[], name: string, path: string, warnings: ConfigWarning[]): Directive | undefined {
   const d = first(list, name, path, warnings);
   if (d && (!d.children || d.args.length > 0)) {
-    throw new SrsError('SRS_ERR_CONFIG_VALUE', `${path}: must be a block "${name} { ... }" without arguments`, d.loc);
+    throw srsError('SRS_ERR_CONFIG_VALUE', { directive: path, reason: `must be a block "${name} { ... }" without arguments` }, d.loc);
   }
   return d;
 }
@@ -406,13 +407,13 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
   for (const v of directives.filter((d) => d.name === 'vhost')) {
     // `vhost NAME;` is a vhost with every default, as SRS accepts it
     if (v.args.length !== 1) {
-      throw new SrsError('SRS_ERR_CONFIG_VALUE', `vhost: must be "vhost NAME { ... }" or "vhost NAME;", got ${v.args.length} names`, v.loc);
+      throw srsError('SRS_ERR_CONFIG_VALUE', { directive: 'vhost', reason: `must be "vhost NAME { ... }" or "vhost NAME;", got ${v.args.length} names` }, v.loc);
     }
     const prev = seen.get(v.args[0]);
     if (prev) {
       warnings.push({
-        code: 'duplicate',
-        message: `vhost "${v.args[0]}" repeated; SRS uses the first one (${prev.loc.file}:${prev.loc.line}), this one is ignored`,
+        code: 'SRS_WARN_CONFIG_DUPLICATE',
+        message: renderMessage('SRS_WARN_CONFIG_DUPLICATE', { directive: `vhost "${v.args[0]}"`, first: `${prev.loc.file}:${prev.loc.line}` }),
         location: v.loc,
       });
       continue;
@@ -427,9 +428,9 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
 /** Checks across directives, after env overrides. */
 export function checkConfig(c: SrsConfig, where: SourceLocation | undefined): void {
   if (c.daemon && c.asprocess) {
-    throw new SrsError('SRS_ERR_CONFIG_VALUE', 'daemon conflicts with asprocess: asprocess (quit with the parent) needs daemon off', where);
+    throw srsError('SRS_ERR_CONFIG_VALUE', { directive: 'daemon', reason: 'conflicts with asprocess: asprocess (quit with the parent) needs daemon off' }, where);
   }
   if (c.logTank === 'file' && c.logFile === '') {
-    throw new SrsError('SRS_ERR_CONFIG_VALUE', 'srs_log_file: empty while srs_log_tank is file', where);
+    throw srsError('SRS_ERR_CONFIG_VALUE', { directive: 'srs_log_file', reason: 'empty while srs_log_tank is file' }, where);
   }
 }

@@ -9,7 +9,7 @@
 // and conf/full.conf.
 
 import * as net from 'node:net';
-import { SrsError, type SourceLocation } from '../errors';
+import { srsError, renderMessage, type SourceLocation } from '../errors';
 import type { Directive } from './grammar';
 import type { EnvOverride } from './env';
 import type { ConfigWarning, SrsConfig } from './schema';
@@ -167,17 +167,17 @@ export const VHOST_IMPLEMENTED: readonly string[] = [
   'vhost.publish_1stpkt_timeout', 'vhost.publish_normal_timeout',
   'vhost.security', 'vhost.security.enabled', 'vhost.security.allow', 'vhost.security.deny',
   'vhost.http_remux', 'vhost.http_remux.enabled', 'vhost.http_remux.mount',
-  'vhost.cluster', 'vhost.cluster.mode', 'vhost.cluster.origin',
-  'vhost.mode', 'vhost.origin',
+  'vhost.cluster', 'vhost.cluster.mode', 'vhost.cluster.origin', 'vhost.cluster.vhost',
+  'vhost.mode', 'vhost.origin', 'vhost.vhost',
 ];
 
 /** Validated and typed, not yet acted on: still warned as unsupported. */
 export const VHOST_PARSED_ONLY: readonly string[] = [
   'vhost.min_latency', 'vhost.tcp_nodelay', 'vhost.in_ack_size', 'vhost.out_ack_size',
   'vhost.play.time_jitter', 'vhost.time_jitter',
-  'vhost.cluster.token_traverse', 'vhost.cluster.vhost', 'vhost.cluster.debug_srs_upnode',
+  'vhost.cluster.token_traverse', 'vhost.cluster.debug_srs_upnode',
   'vhost.cluster.protocol', 'vhost.cluster.follow_client', 'vhost.cluster.origin_cluster', 'vhost.cluster.coworkers',
-  'vhost.token_traverse', 'vhost.vhost', 'vhost.debug_srs_upnode',
+  'vhost.token_traverse', 'vhost.debug_srs_upnode',
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -189,7 +189,7 @@ function label(path: string, vhost: string): string {
 }
 
 function fail(d: Directive, path: string, vhost: string, message: string): never {
-  throw new SrsError('SRS_ERR_CONFIG_VALUE', `${label(path, vhost)}: ${message}`, d.loc);
+  throw srsError('SRS_ERR_CONFIG_VALUE', { directive: label(path, vhost), reason: message }, d.loc);
 }
 
 function oneArg(d: Directive, path: string, vhost: string): string {
@@ -378,14 +378,14 @@ export function checkSecurity(security: SecuritySettings, action: SecurityAction
 
 /**
  * The first directive of a name in a block; SRS's get() uses it and ignores the rest, so each
- * ignored copy gets a 'duplicate' warning.
+ * ignored copy gets an SRS_WARN_CONFIG_DUPLICATE warning.
  */
 function firstOf(list: readonly Directive[], name: string, path: string, vhost: string, warnings: ConfigWarning[]): Directive | undefined {
   const all = list.filter((d) => d.name === name);
   for (const dup of all.slice(1)) {
     warnings.push({
-      code: 'duplicate',
-      message: `${label(path, vhost)} repeated; SRS uses the first one (${all[0].loc.file}:${all[0].loc.line}), this one is ignored`,
+      code: 'SRS_WARN_CONFIG_DUPLICATE',
+      message: renderMessage('SRS_WARN_CONFIG_DUPLICATE', { directive: label(path, vhost), first: `${all[0].loc.file}:${all[0].loc.line}` }),
       location: dup.loc,
     });
   }
@@ -408,8 +408,8 @@ function subBlock(list: readonly Directive[], name: string, vhost: string, warni
 
 /**
  * One `vhost NAME { ... }` (or `vhost NAME;`) -> its settings, validated. Throws
- * SrsError(SRS_ERR_CONFIG_VALUE) at the directive for a bad value; pushes 'duplicate',
- * 'unsupported' (an HTTP remux other than .flv), 'clamped' (mw_msgs > 128) and 'shadowed' (an
+ * SrsError(SRS_ERR_CONFIG_VALUE) at the directive for a bad value; pushes SRS_WARN_CONFIG_DUPLICATE,
+ * _UNSUPPORTED (an HTTP remux other than .flv), _CLAMPED (mw_msgs > 128) and _SHADOWED (an
  * allow rule a deny rule always wins over) warnings.
  */
 export function buildVhost(d: Directive, warnings: ConfigWarning[]): VhostConfig {
@@ -454,8 +454,8 @@ export function buildVhost(d: Directive, warnings: ConfigWarning[]): VhostConfig
     const n = intOf(pd[0], pd[1], name, 0, null);
     if (n > MW_MSGS_MAX) {
       warnings.push({
-        code: 'clamped',
-        message: `${label(pd[1], name)}: ${n} lowered to ${MW_MSGS_MAX}, the most SRS merges (SRS: "reset mw_msgs ${n} to max ${MW_MSGS_MAX}")`,
+        code: 'SRS_WARN_CONFIG_CLAMPED',
+        message: renderMessage('SRS_WARN_CONFIG_CLAMPED', { directive: label(pd[1], name), value: n, max: MW_MSGS_MAX }),
         location: pd[0].loc,
       });
     }
@@ -486,7 +486,7 @@ export function buildVhost(d: Directive, warnings: ConfigWarning[]): VhostConfig
     v.httpRemux.mount = oneArg(x, 'vhost.http_remux.mount', name);
     if (!v.httpRemux.mount.endsWith('.flv')) {
       warnings.push({
-        code: 'unsupported',
+        code: 'SRS_WARN_CONFIG_UNSUPPORTED',
         message: `${label('vhost.http_remux.mount', name)}: "${v.httpRemux.mount}" is not an HTTP-FLV mount (*.flv); srs remuxes to FLV only, this mount is ignored`,
         location: x.loc,
       });
@@ -523,11 +523,14 @@ function buildSecurity(v: VhostConfig, list: readonly Directive[], warnings: Con
     const shadow = denies.find((n) => n.rule.action === a.rule.action && covers(n.rule.address, a.rule.address));
     if (shadow) {
       warnings.push({
-        code: 'shadowed',
-        message:
-          `${label('vhost.security.allow', name)}: "allow ${a.rule.action} ${a.rule.address}" never admits anyone: SRS checks deny rules ` +
-          `first, whatever their order, and "deny ${shadow.rule.action} ${shadow.rule.address}" ` +
-          `(${shadow.d.loc.file}:${shadow.d.loc.line}) matches every address it does`,
+        code: 'SRS_WARN_CONFIG_SHADOWED',
+        message: renderMessage('SRS_WARN_CONFIG_SHADOWED', {
+          directive: label('vhost.security.allow', name),
+          action: a.rule.action,
+          address: a.rule.address,
+          denied: shadow.rule.address,
+          at: `${shadow.d.loc.file}:${shadow.d.loc.line}`,
+        }),
         location: a.d.loc,
       });
     }
@@ -725,7 +728,7 @@ export function applyVhostEnvOverrides(c: SrsConfig, env: Record<string, string 
     const value = e.variable === 'SRS_VHOST_HTTP_REMUX_MOUNT' ? raw : raw.trim();
     // checked once, even with no vhost configured
     const error = e.set(defaultVhostConfig(DEFAULT_VHOST), value);
-    if (error) throw new SrsError('SRS_ERR_CONFIG_VALUE', `${e.variable} (${e.path}): ${error}`);
+    if (error) throw srsError('SRS_ERR_CONFIG_VALUE', { directive: `${e.variable} (${e.path})`, reason: error });
     for (const v of c.vhostConfigs) e.set(v, value);
     if (e.variable === 'SRS_VHOST_CHUNK_SIZE') c.chunkSize = Number(value);
     applied.push({ variable: e.variable, path: e.path, value: raw });

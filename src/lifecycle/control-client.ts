@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { SignalVerb } from '../cli';
 import { loadConfig } from '../config/load';
-import { ExitCode, SrsError } from '../errors';
+import { ExitCode, SrsError, codedLine, renderMessage, type ErrorCode } from '../errors';
 import { fallbackRecordPath, isPidFileLocked, processGone, readPid, readRecords, recordPath, removeStaleRecords, type RecordKind } from './pidfile';
 
 export { processGone } from './pidfile';
@@ -38,8 +38,9 @@ function say(line: string): void {
   process.stdout.write(`srs: ${line}\n`);
 }
 
-function complain(line: string): void {
-  process.stderr.write(`srs: ${line}\n`);
+/** A failure carries its catalogue code (`srs: CODE message`); a warning line has none. */
+function complain(line: string, code?: ErrorCode): void {
+  process.stderr.write(`srs: ${code ? codedLine(code, line) : line}\n`);
 }
 
 async function until(deadline: number, check: () => boolean, stepMs = 20): Promise<boolean> {
@@ -177,7 +178,7 @@ export function locatePidFile(
     const pid = env.SRS_PID || found.pid;
     const workDir = env.SRS_WORK_DIR || found.workDir || './';
     const how = pid ? 'lenient' : 'default';
-    return { file: at(workDir, pid || DEFAULT_PID_FILE), how, problem: e.message, guess: guess && !env.SRS_PID };
+    return { file: at(workDir, pid || DEFAULT_PID_FILE), how, problem: codedLine(e.code, e.message), guess: guess && !env.SRS_PID };
   }
 }
 
@@ -277,7 +278,7 @@ export async function runSignalCommand(
     where = locatePidFile(cmd, cwd, env);
   } catch (e) {
     if (e instanceof SrsError) {
-      complain(e.message);
+      complain(e.message, e.code);
       return cmd.verb === 'status' ? LSB.UNKNOWN : e.exitCode;
     }
     throw e;
@@ -329,7 +330,7 @@ export async function runSignalCommand(
     return LSB.NOT_RUNNING;
   }
   if (!locked || pid === null) {
-    complain(`not running: ${fs.existsSync(pidFile) ? `${shown} is not locked by any process` : `no pid file ${shown}`}`);
+    complain(renderMessage('SRS_ERR_NOT_RUNNING', { detail: fs.existsSync(pidFile) ? `${shown} is not locked by any process` : `no pid file ${shown}` }), 'SRS_ERR_NOT_RUNNING');
     return ExitCode.FAILURE;
   }
   const signal = VERB_SIGNALS[cmd.verb]!;
@@ -344,13 +345,14 @@ export async function runSignalCommand(
   try {
     process.kill(pid, signal);
   } catch (e) {
-    complain(`kill -${signal} ${pid}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+    complain(`kill -${signal} ${pid}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`, 'SRS_ERR_SIGNAL');
     return ExitCode.FAILURE;
   }
   if (recordKind !== null && !recordable) {
     complain(
       `sent ${signal} to pid ${pid}, but the ${recordKind}'s outcome cannot be known here: neither ${dir} nor ${os.tmpdir()} is writable, ` +
         `so pid ${pid} cannot record it (${recordPath(pidFile, recordKind)}, ${fallbackRecordPath(recordKind, pid)}); see its log`,
+      'SRS_ERR_TIMEOUT',
     );
     return ExitCode.FAILURE;
   }
@@ -363,7 +365,7 @@ export async function runSignalCommand(
       const r = await awaitRecord<ReloadRecord>(pidFile, 'reload', (x) => x.pid === pid && x.started_at >= sentAt, pid, deadline, cmd.timeoutMs);
       if (!r) return ExitCode.FAILURE;
       if (!r.ok) {
-        complain(`reload refused, pid ${pid} keeps its running config: ${r.error ?? 'unknown error'}`);
+        complain(renderMessage('SRS_ERR_RELOAD_FAILED', { pid, reason: r.error ?? 'unknown error' }), 'SRS_ERR_RELOAD_FAILED');
         return ExitCode.CONFIG;
       }
       say(`reloaded pid ${pid}: ${r.applied.length ? `applied ${r.applied.join(', ')}` : 'nothing changed'}${r.ignored.length ? `; needs a restart: ${r.ignored.join(', ')}` : ''}`);
@@ -373,7 +375,7 @@ export async function runSignalCommand(
     case 'stop': {
       const gone = await until(deadline, () => processGone(pid), 10);
       if (!gone) {
-        complain(`pid ${pid} still running ${cmd.timeoutMs / 1000}s after ${signal}`);
+        complain(`pid ${pid} still running ${cmd.timeoutMs / 1000}s after ${signal}`, 'SRS_ERR_TIMEOUT');
         return ExitCode.FAILURE;
       }
       say(`pid ${pid} quit (${signal})`);
@@ -383,7 +385,7 @@ export async function runSignalCommand(
       const r = await awaitRecord<UpgradeRecord>(pidFile, 'upgrade', (x) => x.old_pid === pid && x.started_at >= sentAt, pid, deadline, cmd.timeoutMs);
       if (!r) return ExitCode.FAILURE;
       if (!r.ok) {
-        complain(r.refused ? `upgrade refused by pid ${pid}: ${r.message}` : `upgrade failed, pid ${pid} keeps serving: ${r.message}`);
+        complain(r.refused ? `upgrade refused by pid ${pid}: ${r.message}` : `upgrade failed, pid ${pid} keeps serving: ${r.message}`, 'SRS_ERR_UPGRADE');
         return ExitCode.FAILURE;
       }
       say(`upgraded: pid ${r.new_pid} serves now; pid ${pid} drains and exits`);
@@ -413,7 +415,7 @@ async function awaitRecord<T>(pidFile: string, kind: RecordKind, answers: (r: T)
   if (record === null) {
     const dir = path.dirname(pidFile);
     const why = dirWritable(dir) ? '' : ` (${dir} is not writable, nor was ${fallbackRecordPath(kind, pid)} written: see its log)`;
-    complain(processGone(pid) ? `pid ${pid} exited during the ${kind}` : `pid ${pid} did not report the ${kind}'s outcome within ${timeoutMs / 1000}s${why}`);
+    complain(processGone(pid) ? `pid ${pid} exited during the ${kind}` : `pid ${pid} did not report the ${kind}'s outcome within ${timeoutMs / 1000}s${why}`, processGone(pid) ? 'SRS_ERR_DAEMON' : 'SRS_ERR_TIMEOUT');
   }
   return record;
 }

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { SrsConfig } from '../config/schema';
 import type { LoadedConfig, LoadOptions } from '../config/load';
-import { SrsError, ExitCode } from '../errors';
+import { SrsError, ExitCode, errorCodeOf, renderMessage, type ErrorCode } from '../errors';
 import { ConnectionRegistry } from '../server/registry';
 import { ListenerSet, endpoint } from '../server/listeners';
 import { Metrics, type ReloadStatus } from '../server/metrics';
@@ -14,7 +14,7 @@ import type { ConsoleContext } from '../server/console-context';
 import type { SrsLog } from '../server/log';
 import { ServiceSet } from '../server/service';
 import { FdGuard, maxConnectionsFitCheck, procFdSource } from '../server/fd-guard';
-import { acquirePidFile, type PidFileLock } from './pidfile';
+import { acquirePidFile, processGone, type PidFileLock } from './pidfile';
 import { realClock, type GraceOutcome } from './grace';
 import type { Intent } from './signals';
 import type { DaemonDecision, ReadinessReporter } from './daemon';
@@ -78,7 +78,9 @@ export class LifecycleController {
     this.registry.on('refused', (r: { listener: string; remote: string; reason: string }) => this.refused(r));
     this.services = new ServiceSet();
     let listeners: ListenerSet | null = null;
-    this.media = new MediaService({ config: () => this.config, version: opts.version, log: () => this.log });
+    const parent = opts.inherited.parentPid;
+    const relayFrom = opts.inherited.relay && parent !== null ? { address: opts.inherited.relay, upstreamAlive: () => !processGone(parent) } : null;
+    this.media = new MediaService({ config: () => this.config, version: opts.version, log: () => this.log, relayFrom });
     registerServices(this.services, { registry: this.registry, api: this.apiContext(), listeners: () => listeners, media: this.media });
     this.fdGuard = new FdGuard({
       source: procFdSource,
@@ -87,8 +89,8 @@ export class LifecycleController {
       later: (fn, ms) => setTimeout(fn, ms).unref(),
       report: (r) =>
         r.first
-          ? this.log.warn({ listener: r.role, fds: r.inUse, limit: r.limit, code: r.code }, `connection refused: out of file descriptors (${r.inUse} of ${r.limit ?? '?'} in use; raise the limit: ulimit -HSn, or LimitNOFILE=)`)
-          : this.log.warn({ fds: r.inUse, limit: r.limit, refused: r.count }, `connection refused: ${r.count} more in the last second (out of file descriptors)`),
+          ? this.log.warn({ code: 'SRS_WARN_FD_EXHAUSTED', listener: r.role, fds: r.inUse, limit: r.limit, errno: r.code }, renderMessage('SRS_WARN_FD_EXHAUSTED', { used: r.inUse, limit: r.limit ?? '?' }))
+          : this.log.warn({ code: 'SRS_WARN_FD_EXHAUSTED', fds: r.inUse, limit: r.limit, refused: r.count }, `connection refused: ${r.count} more in the last second (out of file descriptors)`),
     });
     this.listeners = listeners = new ListenerSet({
       registry: this.registry,
@@ -142,6 +144,7 @@ export class LifecycleController {
       notify: (lines) => this.opts.notifier.notify(lines),
       finished: (after, to) => this.reloader.afterUpgrade(after, to),
       handedOver: (pid) => this.quit.handedOver(pid),
+      relay: () => this.media.openRelay(),
     });
     // the watcher says when it loses a watch and re-arms it, and when the kernel's queue overflowed
     this.watcher = new ConfigWatcher((reason) => void this.reload(reason), realClock, (level, fields, msg) => this.log[level](fields, msg));
@@ -161,11 +164,11 @@ export class LifecycleController {
       return;
     }
     const limit = r.reason === 'api_connections' ? { api_max_connections: this.registry.maxApiConnections } : { max_connections: this.registry.maxConnections };
-    this.log.warn({ listener: r.listener, remote: r.remote, ...limit }, `connection refused: ${r.reason}`);
+    this.log.warn({ code: 'SRS_WARN_CONNECTION_REFUSED', listener: r.listener, remote: r.remote, ...limit }, renderMessage('SRS_WARN_CONNECTION_REFUSED', { reason: r.reason }));
     this.refusals.timer = setTimeout(() => {
       this.refusals.timer = null;
       if (this.refusals.count > 0) {
-        this.log.warn({ max_connections: this.registry.maxConnections }, `connection refused: ${this.refusals.count} more in the last second (max_connections)`);
+        this.log.warn({ code: 'SRS_WARN_CONNECTION_REFUSED', max_connections: this.registry.maxConnections }, `connection refused: ${this.refusals.count} more in the last second (max_connections)`);
         this.refusals.count = 0;
       }
     }, 1000);
@@ -198,7 +201,7 @@ export class LifecycleController {
       if (written) return;
       written = true;
       writeStartLines();
-      if (stalePid !== null) this.log.warn({ pid_file: this.config.pid, stale_pid: stalePid }, 'took over a stale pid file: its process is gone');
+      if (stalePid !== null) this.log.warn({ code: 'SRS_WARN_PID_STALE', pid_file: this.config.pid, stale_pid: stalePid }, renderMessage('SRS_WARN_PID_STALE', {}));
     };
     let opened: Awaited<ReturnType<ListenerSet['apply']>>['opened'];
     try {
@@ -244,14 +247,14 @@ export class LifecycleController {
     this.log.info({ pid: process.pid }, summary);
     this.opts.readiness.ready(summary);
     const err = this.opts.notifier.ready(`serving: ${serving}`);
-    if (err) this.log.warn({ err }, 'sd_notify READY=1 failed');
+    if (err) this.log.warn({ code: 'SRS_WARN_NOTIFY', err }, renderMessage('SRS_WARN_NOTIFY', { state: 'READY=1' }));
     if (queued !== null) this.reloader.runQueued(queued);
   }
 
   /** SRS's check (srs_app_server.cpp): max_connections must fit the fd limit. A warning here. */
   private checkFdLimit(listeners: number): void {
     const warning = maxConnectionsFitCheck(this.config.maxConnections, listeners, procFdSource.limit());
-    if (warning) this.log.warn({ max_connections: this.config.maxConnections, limit: procFdSource.limit() }, warning);
+    if (warning) this.log.warn({ code: 'SRS_WARN_FD_LIMIT', max_connections: this.config.maxConnections, limit: procFdSource.limit() }, warning);
   }
 
   /** start() threw: give back what it took, so the failure leaves nothing behind. */
@@ -320,7 +323,7 @@ export class LifecycleController {
     try {
       this.watcher.update(loaded.files, loaded.filesHash);
     } catch (e) {
-      this.log.warn({ err: e }, 'cannot watch the config for changes');
+      this.log.warn({ code: 'SRS_WARN_WATCH', err: e }, renderMessage('SRS_WARN_WATCH', {}));
       return;
     }
     if (!wasWatching) {
@@ -335,7 +338,7 @@ export class LifecycleController {
     const parent = process.ppid;
     this.asprocessTimer = setInterval(() => {
       if (process.ppid !== parent) {
-        this.log.warn({ parent, now: process.ppid }, 'asprocess: parent process is gone');
+        this.log.warn({ code: 'SRS_WARN_PARENT_GONE', parent, now: process.ppid }, renderMessage('SRS_WARN_PARENT_GONE', {}));
         this.quit.signal('fast', 'asprocess');
       }
     }, 1000);
@@ -380,8 +383,11 @@ export class LifecycleController {
   }
 }
 
-/** One line for the terminal: the message, never a stack (that goes to the log). */
-export function describeStartError(e: unknown): { code: number; message: string } {
-  if (e instanceof SrsError) return { code: e.exitCode, message: e.message };
-  return { code: ExitCode.FAILURE, message: e instanceof Error ? e.message : String(e) };
+/**
+ * One line for the terminal: the exit code, the catalogue code (SRS_ERR_INTERNAL for an error that
+ * is not an SrsError) and the message, never a stack (that goes to the log).
+ */
+export function describeStartError(e: unknown): { code: number; error: ErrorCode; message: string } {
+  if (e instanceof SrsError) return { code: e.exitCode, error: e.code, message: e.message };
+  return { code: ExitCode.FAILURE, error: errorCodeOf(e), message: e instanceof Error ? e.message : String(e) };
 }

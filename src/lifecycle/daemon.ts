@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { SrsConfig } from '../config/schema';
-import { SrsError, ExitCode, type ExitCodeValue } from '../errors';
+import { SrsError, srsError, ExitCode, errorCodeOf, isErrorCode, type ErrorCode, type ExitCodeValue } from '../errors';
 import net from 'node:net';
 import { native, daemonRecordError } from '../native';
 import type { ContainerVerdict } from './container';
@@ -46,6 +46,8 @@ export function decideDaemon({ config, container, env, pid, upgradedFrom }: Deci
 
 export interface StartResult {
   exitCode: ExitCodeValue;
+  /** the catalogue code of a failure (the daemon's own, from the pipe); absent when ready */
+  code?: ErrorCode;
   /** one line for the terminal: where the daemon listens, or why it did not start */
   message: string;
   pid: number | null;
@@ -78,7 +80,7 @@ export async function startDaemon(opts: {
   } catch (e) {
     const err = e as NodeJS.ErrnoException;
     if ((err.syscall === 'open' || err.syscall === 'mkdir') && opts.stdout !== null) {
-      throw new SrsError('SRS_ERR_LOG_FILE', `srs_log_file ${opts.stdout}: cannot open for append (${err.code ?? '?'})`);
+      throw srsError('SRS_ERR_LOG_FILE', { path: opts.stdout, reason: err.code ?? '?' });
     }
     throw new SrsError('SRS_ERR_DAEMON', `cannot start the daemon: ${err.message}`);
   }
@@ -90,7 +92,7 @@ export async function startDaemon(opts: {
     } catch {
       // already gone
     }
-    return { exitCode: ExitCode.FAILURE, pid, message: `daemon (pid ${pid}) did not report ready within ${(opts.timeoutMs ?? READY_TIMEOUT_MS) / 1000}s: killed it` };
+    return { exitCode: ExitCode.FAILURE, code: 'SRS_ERR_DAEMON', pid, message: `daemon (pid ${pid}) did not report ready within ${(opts.timeoutMs ?? READY_TIMEOUT_MS) / 1000}s: killed it` };
   }
   return interpretReadiness(text, pid, opts.stdout);
 }
@@ -100,16 +102,18 @@ export function interpretReadiness(text: string, pid: number, logFile: string | 
   for (const line of text.split('\n')) {
     if (line.startsWith('READY ')) return { exitCode: ExitCode.OK, pid, message: line.slice(6) };
     if (line.startsWith('ERROR ')) {
-      const m = /^ERROR (\d+) ([\s\S]*)$/.exec(line);
+      // `ERROR <exit> <CODE> <message>`; a record without the code (an older daemon) is SRS_ERR_DAEMON
+      const m = /^ERROR (\d+) (?:(SRS_ERR_[A-Z0-9_]+) )?([\s\S]*)$/.exec(line);
       const code = m ? Number(m[1]) : ExitCode.FAILURE;
-      return { exitCode: (code === 0 ? ExitCode.FAILURE : code) as ExitCodeValue, pid, message: m ? m[2]! : line };
+      const known = m?.[2] !== undefined && isErrorCode(m[2]) ? m[2] : 'SRS_ERR_DAEMON';
+      return { exitCode: (code === 0 ? ExitCode.FAILURE : code) as ExitCodeValue, code: known, pid, message: m ? m[3]! : line };
     }
     // the addon's own record when execve or a call before it failed in the daemon
     const e = daemonRecordError(line, process.execPath);
-    if (e) return { exitCode: ExitCode.FAILURE, pid, message: `daemon could not start: ${e.message}` };
+    if (e) return { exitCode: ExitCode.FAILURE, code: 'SRS_ERR_DAEMON', pid, message: `daemon could not start: ${e.message}` };
   }
   const where = logFile ? `; see ${logFile}` : '';
-  return { exitCode: ExitCode.FAILURE, pid, message: `daemon (pid ${pid}) exited before it was ready${where}` };
+  return { exitCode: ExitCode.FAILURE, code: 'SRS_ERR_DAEMON', pid, message: `daemon (pid ${pid}) exited before it was ready${where}` };
 }
 
 function readAll(fd: number, timeoutMs: number): Promise<string | null> {
@@ -153,7 +157,7 @@ export class ReadinessReporter {
   failed(error: unknown): void {
     const code = error instanceof SrsError ? error.exitCode : ExitCode.FAILURE;
     const message = (error instanceof Error ? error.message : String(error)).replace(/\n/g, ' ');
-    this.send(`ERROR ${code} ${message}\n`);
+    this.send(`ERROR ${code} ${errorCodeOf(error)} ${message}\n`);
   }
 
   private send(text: string): void {

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { SrsError, errnoCode } from '../errors';
+import { srsError, errnoCode } from '../errors';
 import { native } from '../native';
 
 export interface PidFileLock {
@@ -73,7 +73,7 @@ function openLocked(file: string, shown: string, flags: number): number {
     // libuv opens with O_CLOEXEC: the lock never leaks into a child we start
     fd = fs.openSync(file, fs.constants.O_RDWR | fs.constants.O_CREAT | flags, 0o644);
   } catch (e) {
-    throw new SrsError('SRS_ERR_PID_FILE', `pid file ${shown}: cannot open (${errnoCode(e) ?? String(e)})`);
+    throw srsError('SRS_ERR_PID_FILE', { path: shown, reason: `cannot open (${errnoCode(e) ?? String(e)})` });
   }
   try {
     native().flock(fd, shown, { exclusive: true, nonBlocking: true });
@@ -82,12 +82,9 @@ function openLocked(file: string, shown: string, flags: number): number {
     fs.closeSync(fd);
     if (code === 'EWOULDBLOCK' || code === 'EAGAIN') {
       const holder = readPid(file);
-      throw new SrsError(
-        'SRS_ERR_PID_HELD',
-        `pid file ${shown} is locked by a running srs${holder ? ` (pid ${holder})` : ''}: stop it first, or give this one another pid file`,
-      );
+      throw srsError('SRS_ERR_PID_HELD', { path: shown, holder: holder ? ` (pid ${holder})` : '' });
     }
-    throw new SrsError('SRS_ERR_PID_FILE', `pid file ${shown}: flock failed (${code ?? String(e)})`);
+    throw srsError('SRS_ERR_PID_FILE', { path: shown, reason: `flock failed (${code ?? String(e)})` });
   }
   return fd;
 }
@@ -112,7 +109,7 @@ export function acquirePidFile(file: string, pid: number = process.pid, opts: { 
       fd = openLocked(file, shown, 0);
       if (sameFile(fd, file)) break;
       fs.closeSync(fd);
-      if (attempt >= 10) throw new SrsError('SRS_ERR_PID_FILE', `pid file ${shown}: replaced under us ${attempt + 1} times`);
+      if (attempt >= 10) throw srsError('SRS_ERR_PID_FILE', { path: shown, reason: `replaced under us ${attempt + 1} times` });
     }
     previous = readPid(file);
   }

@@ -129,7 +129,7 @@ export class Quit {
       if (timer !== null) clock.clearTimeout(timer);
       timer = null;
       const n = registry.destroyAll();
-      if (n > 0) this.d.log().warn({ cut: n }, `cut ${n} connections`);
+      if (n > 0) this.d.log().warn({ code: 'SRS_WARN_QUIT_CUT', cut: n }, `cut ${n} connections`);
       then();
     };
     const onClosed = (): void => {

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import type pino from 'pino';
 import type { SrsConfig } from '../config/schema';
-import { loadConfig, type LoadedConfig, type LoadOptions } from '../config/load';
+import { loadConfig, warningsToShow, type LoadedConfig, type LoadOptions } from '../config/load';
 import type { ListenerSet } from '../server/listeners';
 import { endpoint } from '../server/service';
 import type { ServiceSet } from '../server/service';
@@ -131,16 +131,18 @@ export class Reloader {
       return this.failed(trigger, e, startedAt);
     }
     // the environment has not changed since the start: its warnings were said then
-    for (const w of next.warnings) if (w.code !== 'unsupported' && w.code !== 'env') log.warn({ code: w.code }, w.message);
+    const warned = warningsToShow(next.warnings, (w) => w.code !== 'SRS_WARN_CONFIG_UNSUPPORTED' && w.code !== 'SRS_WARN_ENV_UNKNOWN');
+    for (const w of warned.shown) log.warn({ code: w.code }, w.message);
+    if (warned.more > 0) log.warn({ more: warned.more }, `reload: ${warned.more} more config warnings (srs -t lists them all)`);
     if (next.envOverrides.length > 0) {
       // SRS #3488: the environment wins over the file, on every reload too; say so rather than
       // leave an operator wondering why an edit did nothing
-      log.warn({ overrides: next.envOverrides.map((o) => o.variable) }, `reload: directives set by the environment keep their environment value: ${next.envOverrides.map((o) => `${o.path} (${o.variable})`).join(', ')}`);
+      log.warn({ code: 'SRS_WARN_RELOAD_KEPT', overrides: next.envOverrides.map((o) => o.variable) }, `reload: directives set by the environment keep their environment value: ${next.envOverrides.map((o) => `${o.path} (${o.variable})`).join(', ')}`);
     }
     const running = this.d.running;
     const plan = planReload(running.config, next.config);
     for (const c of plan.ignored) {
-      log.warn({ directive: c.path, running: c.from, wanted: c.to }, `reload: ${c.path} cannot change in a running process; keeping ${JSON.stringify(c.from)} (restart to apply)`);
+      log.warn({ code: 'SRS_WARN_RELOAD_KEPT', directive: c.path, running: c.from, wanted: c.to }, `reload: ${c.path} cannot change in a running process; keeping ${JSON.stringify(c.from)} (restart to apply)`);
     }
     try {
       // all or nothing: every socket bound and every service prepared before anything switches
@@ -175,7 +177,7 @@ export class Reloader {
   /** Nothing of the new config was applied: say why, and tell systemd we are serving as before. */
   private failed(trigger: string, e: unknown, startedAt: number): ReloadStatus {
     const error = e instanceof Error ? e.message : String(e);
-    this.d.log().error({ trigger, error }, `reload failed, keeping the running config: ${error}`);
+    this.d.log().error({ code: 'SRS_ERR_RELOAD_FAILED', trigger, error }, `reload failed, keeping the running config: ${error}`);
     if (!this.d.state.quitting) this.d.notifier.ready('serving (reload failed, running config kept)');
     return this.record({ at: Date.now(), ok: false, trigger, error, applied: [], ignored: [] }, startedAt);
   }
@@ -193,7 +195,7 @@ export class Reloader {
     try {
       writeRecord(this.d.pidPath(), 'reload', { ...status, started_at: startedAt, pid: process.pid });
     } catch (e) {
-      this.d.log().warn({ file: reloadStatusPath(this.d.pidPath()), err: e }, 'could not write the reload status file, nor its fallback in the temp dir: srs -s reload cannot learn this outcome');
+      this.d.log().warn({ code: 'SRS_WARN_RECORD', file: reloadStatusPath(this.d.pidPath()), err: e }, 'could not write the reload status file, nor its fallback in the temp dir: srs -s reload cannot learn this outcome');
     }
     return status;
   }

@@ -13,6 +13,8 @@ import { writeRecord, type PidFileLock } from './pidfile';
 export const INHERITED_ENV = 'SRS_INHERITED_FDS';
 export const PARENT_ENV = 'SRS_UPGRADE_PARENT';
 export const GENERATION_ENV = 'SRS_GENERATION';
+/** host:port of the old process's private RTMP listener: the new process pulls its live streams there */
+export const RELAY_ENV = 'SRS_UPGRADE_RELAY';
 export const UPGRADE_READY_TIMEOUT_MS = 30_000;
 
 export interface InheritedSockets {
@@ -20,6 +22,8 @@ export interface InheritedSockets {
   fds: Map<string, number>;
   parentPid: number | null;
   generation: number;
+  /** the old process's relay (host:port), or null */
+  relay: string | null;
 }
 
 /** Pure: what the previous process handed over, from the environment. */
@@ -37,6 +41,7 @@ export function inheritedFromEnv(env: Record<string, string | undefined>): Inher
     fds,
     parentPid: Number.isInteger(parent) && parent > 0 ? parent : null,
     generation: Number.isInteger(generation) && generation > 0 ? generation : 1,
+    relay: /^[\w.:[\]-]+:\d+$/.test(env[RELAY_ENV] ?? '') ? env[RELAY_ENV]! : null,
   };
 }
 
@@ -45,6 +50,7 @@ export function clearUpgradeEnv(env: Record<string, string | undefined>): void {
   delete env[INHERITED_ENV];
   delete env[PARENT_ENV];
   delete env[GENERATION_ENV];
+  delete env[RELAY_ENV];
 }
 
 export interface UpgradeOutcome {
@@ -135,7 +141,7 @@ export function writeUpgradeRecord(
     // next to the pid file, or in the fallback when its directory cannot take it (pidfile.ts)
     writeRecord(pidPath, 'upgrade', { ...r, old_pid: process.pid, at: Date.now() });
   } catch (e) {
-    log.warn({ err: e }, 'could not write the upgrade status file');
+    log.warn({ code: 'SRS_WARN_RECORD', err: e }, 'could not write the upgrade status file');
   }
 }
 
@@ -175,9 +181,9 @@ export async function handOverSockets(opts: {
     try {
       pidFile.restore(pidPath);
     } catch (e) {
-      log.error({ err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
+      log.error({ code: 'SRS_ERR_UPGRADE', err: e }, `upgrade: cannot take the pid file back from ${pidFile.path}`);
     }
-    log.error({ new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
+    log.error({ code: 'SRS_ERR_UPGRADE', new_pid: outcome.pid }, `upgrade failed, this process keeps serving: ${outcome.message}`);
     return outcome;
   }
   log.info({ new_pid: outcome.pid, generation, handover_ms: Date.now() - startedAt }, `upgrade: pid ${outcome.pid} (generation ${generation}) is ready; this process stops accepting and drains`);

@@ -8,7 +8,7 @@ import type { SrsConfig } from '../config/schema';
 import type { PidFileLock } from './pidfile';
 import type { ProcessState } from './state';
 import type { AfterUpgrade } from './state';
-import { handOverSockets, writeUpgradeRecord, type UpgradeLaunch } from './upgrade';
+import { handOverSockets, RELAY_ENV, writeUpgradeRecord, type UpgradeLaunch } from './upgrade';
 
 export interface UpgraderDeps {
   state: ProcessState;
@@ -27,6 +27,8 @@ export interface UpgraderDeps {
   handedOver(newPid: number): void;
   /** for tests and containers: the pid as this process sees it */
   pid?: () => number;
+  /** opens the private listener the new process pulls our live streams from (media service), or null */
+  relay?: () => Promise<{ address: string; close(): void } | null>;
 }
 
 export class Upgrader {
@@ -50,7 +52,7 @@ export class Upgrader {
     const underWay = this.d.state.upgradeUnderWay;
     const decision = fixed === null ? this.d.state.requestUpgrade() : { ok: false as const, reason: this.d.state.quitting ? 'quitting' : underWay ? 'an upgrade is already under way' : fixed };
     if (!decision.ok) {
-      this.d.log().warn({ trigger }, `upgrade ignored: ${decision.reason}`);
+      this.d.log().warn({ code: 'SRS_WARN_UPGRADE_IGNORED', trigger }, `upgrade ignored: ${decision.reason}`);
       // `srs -s upgrade` waits for an answer: give it one, in the record file that goes with the
       // pid file. Not for a second SIGUSR2 during an upgrade (its record would answer the first
       // one's waiter too), nor once a handover has moved our pid file aside: the record file is
@@ -75,9 +77,15 @@ export class Upgrader {
 
   private async run(): Promise<void> {
     let handedOverTo: number | null = null;
+    let relay: { address: string; close(): void } | null = null;
     try {
       const pidFile = this.d.pidFile();
       if (!pidFile) throw new Error('not started');
+      // streams still published here stay visible from the new process through this relay
+      relay = (await this.d.relay?.().catch((e: unknown) => {
+        this.d.log().warn({ err: e }, `upgrade: no stream relay for the new process: ${e instanceof Error ? e.message : String(e)}`);
+        return null;
+      })) ?? null;
       const outcome = await handOverSockets({
         log: this.d.log(),
         pidFile,
@@ -85,7 +93,7 @@ export class Upgrader {
         sockets: this.d.sockets(),
         generation: this.d.generation + 1,
         argv: process.argv.slice(1),
-        env: process.env,
+        env: relay ? { ...process.env, [RELAY_ENV]: relay.address } : process.env,
         cwd: this.d.launchCwd,
         trigger: this.trigger,
         onLaunch: (launch) => (this.launch = launch),
@@ -95,9 +103,10 @@ export class Upgrader {
         this.d.notify([`MAINPID=${outcome.pid}`]);
       }
     } catch (e) {
-      this.d.log().error({ err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
+      this.d.log().error({ code: 'SRS_ERR_UPGRADE', err: e }, `upgrade failed, this process keeps serving: ${e instanceof Error ? e.message : String(e)}`);
     } finally {
       this.launch = null;
+      if (handedOverTo === null) relay?.close();
     }
     const after = this.d.state.upgradeFinished(handedOverTo !== null);
     if (handedOverTo !== null) this.d.handedOver(handedOverTo);
@@ -111,7 +120,7 @@ export class Upgrader {
     try {
       this.d.pidFile()?.restore(this.d.pidPath());
     } catch (e) {
-      this.d.log().warn({ err: e }, 'could not take the pid file back from the aborted upgrade');
+      this.d.log().warn({ code: 'SRS_ERR_UPGRADE', err: e }, 'could not take the pid file back from the aborted upgrade');
     }
   }
 }

@@ -2,7 +2,7 @@
 // on the file server where a vhost's http_remux asks for it, and what the API shows of streams and
 // clients. A reload hands it the new config: sessions that start after it read the new vhost
 // settings; sessions already live keep theirs (SRS applies vhost changes to new sessions too).
-import type { Socket } from 'node:net';
+import { createServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SrsConfig } from '../config/schema';
 import { checkSecurity, mediaSettingsFor, type MediaSettings as VhostMedia } from '../config/vhost';
@@ -12,6 +12,8 @@ import { StreamHub, type ClientSnapshot, type HubCounters, type MediaSettings, t
 import { matchFlvMount, serveHttpFlv } from './http-flv';
 import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings } from './rtmp/session';
 import { resolveVhost as routeVhost } from './rtmp/request';
+import { Edge, type UpstreamPlan } from './edge';
+import { renderMessage } from '../errors';
 import { StreamDrainLog, drainCounts } from './drain';
 
 /** bytes: one player's queue may hold this much before it skips to the next keyframe */
@@ -48,6 +50,11 @@ export interface MediaServiceDeps {
   config: () => SrsConfig;
   version: string;
   log: () => SessionLog;
+  /**
+   * After an upgrade: the old process's relay (host:port) and whether it still runs. While it does,
+   * a play for a stream with no local publisher pulls it from there (until a local publish).
+   */
+  relayFrom?: { address: string; upstreamAlive: () => boolean } | null;
 }
 
 /**
@@ -60,7 +67,10 @@ export class MediaService {
   private readonly deps: MediaServiceDeps;
   private readonly sessions = new Map<string, RtmpSession>();
   readonly resolver: SettingsResolver;
+  /** pulls and forwards of vhosts in cluster mode remote */
+  readonly edge: Edge;
   private draining = false;
+  private relayGone = false;
   private sweeper: NodeJS.Timeout | null = null;
   /** the drain's per-stream log */
   readonly drainLog: StreamDrainLog;
@@ -75,6 +85,78 @@ export class MediaService {
       vhostNames: () => this.deps.config().vhostConfigs.map((v) => v.name),
       settings: (vhost) => this.vhostSettings(vhost),
     };
+    this.edge = new Edge({
+      hub: this.hub,
+      upstream: (vhost) => this.upstreamOf(vhost),
+      settings: (vhost) => hubSettings(mediaSettingsFor(this.deps.config(), vhost)),
+      log: this.deps.log,
+    });
+  }
+
+  /**
+   * An edge vhost's origins (cluster { mode remote; origin ...; }); on an origin's vhost, the old
+   * process's relay while it runs after an upgrade; else null (streams are local).
+   */
+  private upstreamOf(vhost: string): UpstreamPlan | null {
+    const c = mediaSettingsFor(this.deps.config(), vhost).cluster;
+    if (c.mode === 'remote' && c.origins.length > 0) return { origins: c.origins, vhost: c.vhost === '[vhost]' ? vhost : c.vhost, forward: true, what: 'edge pull' };
+    const relay = this.deps.relayFrom;
+    if (!relay || this.relayGone) return null;
+    if (!relay.upstreamAlive()) {
+      // for good: the old process does not come back, no need to look again
+      this.relayGone = true;
+      return null;
+    }
+    const i = relay.address.lastIndexOf(':');
+    const upstream = { host: relay.address.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(relay.address.slice(i + 1)), text: relay.address };
+    return { origins: [upstream], vhost, forward: false, what: 'upgrade relay' };
+  }
+
+  /**
+   * Upgrade, old side: a private RTMP listener on 127.0.0.1 (a free port) from which the new
+   * process pulls the streams still published here. Its sessions may only play; they are not the
+   * registry's, so they do not hold the drain: the relay ends with this process.
+   * @returns its address (host:port) and close()
+   * @throws the listen error
+   */
+  async openRelay(): Promise<{ address: string; close(): void }> {
+    const sessions = new Set<RtmpSession>();
+    const edgeHub = this.edge.sessionHub();
+    let n = 0;
+    const server = createServer({ pauseOnConnect: true }, (socket) => {
+      const log = this.deps.log();
+      const session = new RtmpSession(socket, {
+        // a relay connection plays only: a publish is refused (NetStream.Publish.BadName)
+        hub: { play: (key, sink, settings) => edgeHub.play(key, sink, settings), publish: () => null },
+        resolver: this.resolver,
+        log,
+        cid: `relay-${process.pid}-${++n}`,
+        server: { name: 'srs', version: this.deps.version, pid: process.pid },
+        onClose: () => sessions.delete(session),
+      });
+      sessions.add(session);
+      session.start();
+      socket.resume();
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ host: '127.0.0.1', port: 0 }, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    // the relay must not keep this process alive once its own connections are gone
+    server.unref();
+    const port = (server.address() as { port: number }).port;
+    const address = `127.0.0.1:${port}`;
+    this.deps.log().info({ address }, `upgrade relay: the new process may pull live streams from ${address}`);
+    return {
+      address,
+      close: () => {
+        server.close();
+        for (const s of sessions) s.drain('upgrade relay closed');
+      },
+    };
   }
 
   private vhostSettings(name: string): VhostSettings | null {
@@ -88,7 +170,7 @@ export class MediaService {
       normalTimeoutMs: v.normalTimeoutMs,
       allow(action, ip, req) {
         const d = checkSecurity(v.security, action, ip);
-        if (!d.allowed) log().warn({ vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
+        if (!d.allowed) log().warn({ code: 'SRS_WARN_SECURITY_DENIED', vhost: v.vhost, action, ip, stream: `${req.app}/${req.stream}` }, `security: ${action} denied for ${ip}: ${d.reason}`);
         return d.allowed;
       },
     };
@@ -101,7 +183,7 @@ export class MediaService {
       accept: (socket: Socket, connection: Connection, ctx: AcceptContext) => {
         ctx.log.info({ cid: connection.id, remote: connection.remote }, 'rtmp client connected');
         const session = new RtmpSession(socket, {
-          hub: this.hub,
+          hub: this.edge.sessionHub(),
           resolver: this.resolver,
           log: ctx.log,
           cid: connection.id,
@@ -121,8 +203,8 @@ export class MediaService {
   }
 
   /**
-   * A graceful quit's listeners are closed: what has no stream to carry goes now (sessions that
-   * neither publish nor play, players of a stream with no publisher); a live stream goes on until
+   * A graceful quit's listeners are closed: players of a stream with no publisher go now (their
+   * stream cannot come back to this process); a live stream goes on until
    * its publisher stops (then its players are told and closed) or the drain's bound, as SRS waits
    * for its clients. Checked every 200 ms until the process ends.
    */
@@ -137,7 +219,8 @@ export class MediaService {
   private sweep(reason: string): void {
     // said before the players of a stream whose publisher left are closed: `0 publishers, 20 players`
     this.drainLog.report();
-    for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
+    // a session that neither publishes nor plays yet is a client like any other: the drain waits
+    // for it (as SRS waits), bounded by its identify timeout and by grace_max_wait
     const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
     for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
     this.drainLog.report();
@@ -149,6 +232,7 @@ export class MediaService {
     this.sweeper = null;
     this.drainLog.report();
     this.hub.drainAll(reason);
+    this.edge.stopAll(reason);
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);
   }
 
@@ -171,12 +255,13 @@ export class MediaService {
       const ip = connection.remote.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1');
       const d = checkSecurity(vhost.security, 'play', req.socket.remoteAddress ?? ip);
       if (!d.allowed) {
-        this.deps.log().warn({ cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
+        this.deps.log().warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
         res.writeHead(403, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
-        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: play denied by vhost ${vhost.vhost} security (${d.reason})` }));
+        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: ${renderMessage('SRS_ERR_API_FORBIDDEN', { vhost: vhost.vhost ?? '', reason: d.reason })}` }));
         return;
       }
       serveHttpFlv(req, res, this.hub, key, hubSettings(vhost), connection.id);
+      res.once('close', this.edge.playerJoined(key));
     },
   };
 

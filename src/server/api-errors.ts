@@ -1,28 +1,17 @@
 // The one shape every error takes on the API and the file server: SRS's envelope
 // `{ code, server, service, pid }` (code: the HTTP status, as SRS's HTTP errors carry it), plus a
 // stable srs error code and a message that names the request. Fastify's own FST_ERR_* codes are
-// mapped here and never reach a client.
+// mapped here and never reach a client. Codes, statuses and texts live in the catalogue.
+import { CATALOGUE, type ApiErrorCode, type ApiErrorEntry, type CatalogueCode } from '../errors';
 
-export const ApiErrors = {
-  SRS_ERR_API_BAD_REQUEST: { status: 400, text: 'bad request' },
-  SRS_ERR_API_BAD_URL: { status: 400, text: 'malformed URL (bad percent-encoding)' },
-  SRS_ERR_API_BAD_JSON: { status: 400, text: 'the body is not valid JSON' },
-  SRS_ERR_API_BAD_RPC: { status: 400, text: 'rpc must be reload or reload-fetch' },
-  SRS_ERR_API_UNAUTHORIZED: { status: 401, text: 'http_api.auth is enabled: send HTTP basic credentials' },
-  SRS_ERR_API_RAW_DISABLED: { status: 403, text: 'http_api.raw_api is off: set `raw_api { enabled on; }` in http_api' },
-  SRS_ERR_API_RELOAD_NOT_ALLOWED: { status: 403, text: 'http_api.raw_api.allow_reload is off' },
-  SRS_ERR_API_NO_ROUTE: { status: 404, text: 'no such API route; see /api/v1/' },
-  SRS_ERR_API_NO_FILE: { status: 404, text: 'no such file under http_server.dir' },
-  SRS_ERR_API_NO_STREAM: { status: 404, text: 'no such stream; see /api/v1/streams' },
-  SRS_ERR_API_NO_CLIENT: { status: 404, text: 'no such client; see /api/v1/clients' },
-  SRS_ERR_API_METHOD: { status: 405, text: 'method not allowed' },
-  SRS_ERR_API_TIMEOUT: { status: 408, text: 'the request did not arrive in time (headers and body are bounded)' },
-  SRS_ERR_API_BODY_TOO_LARGE: { status: 413, text: 'request body too large' },
-  SRS_ERR_API_HEADERS_TOO_LARGE: { status: 431, text: 'request headers too large' },
-  SRS_ERR_API_MEDIA_TYPE: { status: 415, text: 'unsupported content-type' },
-  SRS_ERR_API_INTERNAL: { status: 500, text: 'internal error (see the server log)' },
-} as const;
-export type ApiErrorCode = keyof typeof ApiErrors;
+/** The API's entries of the catalogue (src/errors.ts): status and text by code. */
+export const ApiErrors = Object.fromEntries(
+  (Object.keys(CATALOGUE) as CatalogueCode[])
+    .map((code) => [code, CATALOGUE[code]] as const)
+    .filter((kv): kv is [ApiErrorCode, ApiErrorEntry & (typeof CATALOGUE)[ApiErrorCode]] => kv[1].kind === 'api')
+    .map(([code, e]) => [code, { status: e.status, text: e.template }]),
+) as { readonly [K in ApiErrorCode]: { readonly status: number; readonly text: string } };
+export type { ApiErrorCode };
 
 export interface ApiErrorBody {
   /** the HTTP status */

@@ -9,7 +9,7 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type * as HttpDeps from './http-deps';
 import type { LogStats, Metrics, ReloadStatus } from './metrics';
 export type { LogStats } from './metrics';
-import { SrsError } from '../errors';
+import { srsError, renderMessage } from '../errors';
 import type { Connection, ConnectionRegistry } from './registry';
 import { apiErrorBody, classifyError, clientErrorResponse, type ApiErrorCode } from './api-errors';
 import { isProtectedPath } from './route-path';
@@ -183,7 +183,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
 
   app.setErrorHandler((error: { statusCode?: number; code?: string; message: string; stack?: string }, req, reply) => {
     const code = classifyError(error);
-    if (code === 'SRS_ERR_API_INTERNAL') ctx.log().error({ err: error, method: req.method, url: req.url }, `${req.method} ${req.url}: ${error.message}`);
+    if (code === 'SRS_ERR_API_INTERNAL') ctx.log().error({ code, err: error, method: req.method, url: req.url }, `${req.method} ${req.url}: ${error.message}`);
     return apiError(reply, req, code);
   });
   app.setNotFoundHandler((req, reply) => {
@@ -210,7 +210,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
     const root = path.resolve(ctx.cwd, roles.files);
     const stat = fs.statSync(root, { throwIfNoEntry: false });
     if (stat && !stat.isDirectory()) {
-      throw new SrsError('SRS_ERR_CONFIG_VALUE', `http_server.dir ${roles.files}: ${root} is not a directory`);
+      throw srsError('SRS_ERR_CONFIG_VALUE', { directive: `http_server.dir ${roles.files}`, reason: `${root} is not a directory` });
     }
     if (stat) {
       await app.register(async (files) => {
@@ -222,7 +222,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
       });
     } else {
       // SRS serves 404s in that case too; say why once instead of failing the start
-      ctx.log().warn({ dir: root }, `http_server.dir ${roles.files} does not exist (from ${ctx.cwd}): every file request will get 404`);
+      ctx.log().warn({ code: 'SRS_WARN_HTTP_DIR', dir: root }, renderMessage('SRS_WARN_HTTP_DIR', { dir: roles.files, cwd: ctx.cwd }));
     }
   }
   await app.ready();
@@ -418,7 +418,8 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
     if (rpc === 'reload') {
       if (!raw.allowReload) return apiError(reply, req, 'SRS_ERR_API_RELOAD_NOT_ALLOWED');
       const status = await ctx.reload('api');
-      return reply.code(status.ok ? 200 : 409).send(envelope(ctx, status));
+      // a refused reload names its code as every error body does (`error`), the status in `data`
+      return reply.code(status.ok ? 200 : 409).send(status.ok ? envelope(ctx, status) : { ...envelope(ctx, status), error: 'SRS_ERR_RELOAD_FAILED' });
     }
     if (rpc === 'reload-fetch') return envelope(ctx, ctx.lastReload());
     return apiError(reply, req, 'SRS_ERR_API_BAD_RPC');

@@ -204,7 +204,7 @@ export class ListenerSet {
       this.deps.fdGuard.acceptFailed(listener.spec.role, code);
       return;
     }
-    this.deps.log().error({ err: e, listener: listener.spec.key }, 'listener error');
+    this.deps.log().error({ code: 'SRS_ERR_INTERNAL', err: e, listener: listener.spec.key }, 'listener error');
   }
 
   private install(listener: Listener, spec: ListenerSpec, handler: RoleHandler, app: unknown): void {

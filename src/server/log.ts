@@ -1,10 +1,12 @@
 // Logging on pino. SRS users read `[time][level][pid][cid] message`, so the text format keeps that
 // shape; `srs_log_format json` gives pino's own lines for machines. The destination is a SonicBoom
 // that SIGUSR1 reopens (logrotate `create` + postrotate), so no line is lost or written twice.
+import { renderMessage } from '../errors';
 import fs from 'node:fs';
 import type pino from 'pino';
 import type { LogLevel } from '../config/schema';
 import { LogTail } from './console-context';
+import { LogFile } from './log-file';
 
 /**
  * pino is required by the log's constructor, not when srs loads: a daemon's starter, which
@@ -14,7 +16,9 @@ function loadPino(): typeof pino {
   return require('pino') as typeof pino;
 }
 
-type Destination = ReturnType<typeof pino.destination>;
+type SonicBoom = ReturnType<typeof pino.destination>;
+/** the file (LogFile) or the console (SonicBoom, asynchronous) */
+type Destination = LogFile | SonicBoom;
 
 /** SRS level -> pino level (design.md 8). */
 export function pinoLevel(level: LogLevel): pino.LevelWithSilent {
@@ -128,35 +132,44 @@ export class SrsLog {
     // The console is asynchronous (a slow reader of a pipe, or journald, must not stall the
     // server; SonicBoom batches what piles up meanwhile, so a burst of 1,000 lines is a few
     // writes), and drained in order before every exit (flushThen).
-    this.dest =
-      options.tank === 'file'
-        ? pinoModule.destination({ dest: options.file, sync: true, mkdir: true, append: true, maxLength })
-        : pinoModule.destination({ dest: 1, sync: false, maxLength });
     // A log that cannot be written (a closed stdout pipe, a full disk) must not take the server
-    // down with it: SonicBoom reports it as an 'error' event, which unheard would throw. It keeps
-    // the refused bytes and retries them with the next line; maxLength bounds what waits, and
-    // what is over it is dropped ('drop'), counted here.
-    this.dest.on('error', (e: NodeJS.ErrnoException) => {
+    // down with it, nor grow its memory: what is refused waits in a bounded backlog, what is over
+    // it is dropped and counted, and one line says so when writing resumes.
+    const failed = (code: string): void => {
       this.failing ??= { since: this.now(), failures: this.writeFailures, dropped: this.droppedLines };
       this.writeFailures++;
-      this.lastWriteError = e.code ?? e.message;
-    });
-    this.dest.on('drop', (data: string | Buffer) => {
+      this.lastWriteError = code;
+    };
+    const dropped = (lines: number): void => {
       this.failing ??= { since: this.now(), failures: this.writeFailures, dropped: this.droppedLines };
-      this.droppedLines += countLines(data);
-    });
-    this.dest.on('write', () => {
+      this.droppedLines += lines;
+    };
+    const resumed = (): void => {
       const f = this.failing;
       if (f === null) return;
       this.failing = null;
       // once, when writing resumes; not from inside the destination's own write
       setImmediate(() =>
         this.logger.warn(
-          { dropped_lines: this.droppedLines - f.dropped, write_failures: this.writeFailures - f.failures, since: f.since, error: this.lastWriteError },
-          `log: ${this.droppedLines - f.dropped} lines dropped, ${this.writeFailures - f.failures} write failures since ${formatTime(f.since)} (${this.lastWriteError ?? '?'})`,
+          { code: 'SRS_WARN_LOG_WRITE', dropped_lines: this.droppedLines - f.dropped, write_failures: this.writeFailures - f.failures, since: f.since, error: this.lastWriteError },
+          renderMessage('SRS_WARN_LOG_WRITE', {
+            dropped: this.droppedLines - f.dropped,
+            failures: this.writeFailures - f.failures,
+            since: formatTime(f.since),
+            error: this.lastWriteError ?? '?',
+          }),
         ),
       );
-    });
+    };
+    if (options.tank === 'file') {
+      this.dest = new LogFile(options.file, maxLength, { error: failed, drop: dropped, resumed });
+    } else {
+      const boom = pinoModule.destination({ dest: 1, sync: false, maxLength });
+      boom.on('error', (e: NodeJS.ErrnoException) => failed(e.code ?? e.message));
+      boom.on('drop', (data: string | Buffer) => dropped(countLines(data)));
+      boom.on('write', resumed);
+      this.dest = boom;
+    }
     const dest = this.dest;
     const tail = this.tail;
     const stream: pino.DestinationStream =
@@ -191,17 +204,23 @@ export class SrsLog {
    */
   reopen(): void {
     if (this.options.tank !== 'file') return;
-    const dest = this.dest as Destination & { fd: number };
+    const dest = this.dest as LogFile;
     const old = fstatOf(dest.fd);
     const onto = old === null ? [] : [1, 2].filter((fd) => sameFile(fstatOf(fd), old));
-    this.dest.reopen();
+    try {
+      dest.reopen();
+    } catch (e) {
+      // the old file stays open and keeps the lines: nothing is lost, logrotate can be rerun
+      this.logger.warn({ file: this.options.file, error: (e as Error).message }, `log reopen failed, still writing to the previous file: ${(e as Error).message}`);
+      return;
+    }
     // a sync destination has opened the new file by now; one busy writing reopens when it is done
     if (onto.length === 0 || this.options.dup2 === undefined || dest.fd === -1 || sameFile(fstatOf(dest.fd), old)) return;
     for (const fd of onto) {
       try {
         this.options.dup2(dest.fd, fd);
       } catch (e) {
-        this.logger.warn({ fd, error: (e as Error).message }, `log reopened, but fd ${fd} stays on the old file: ${(e as Error).message}`);
+        this.logger.warn({ code: 'SRS_WARN_LOG_REOPEN', fd, error: (e as Error).message }, renderMessage('SRS_WARN_LOG_REOPEN', { fd, reason: (e as Error).message }));
       }
     }
   }
@@ -221,7 +240,7 @@ export class SrsLog {
    * Bounded: a reader that never drains does not keep a quitting process alive.
    */
   flushThen(done: () => void, timeoutMs = 2000): void {
-    const dest = this.dest as Destination & { _writing?: boolean };
+    const dest = this.dest as { _writing?: boolean };
     const deadline = Date.now() + timeoutMs;
     const attempt = (): void => {
       if (dest._writing && Date.now() < deadline) {

@@ -4,7 +4,7 @@
 function report(t, tried, held) {
   const line = `chaos: ${t.name}: tried ${tried}; held: ${held}`;
   t.diagnostic(line);
-  console.log(line);
+
 }
 
 /** Open fds of a process, by what they point at. */

@@ -73,7 +73,7 @@ test('invalid values are errors naming the variable', () => {
 });
 
 test('an override is checked with the rest: SRS_ASPROCESS=on with daemon on is refused', () => {
-  assert.throws(() => load({ SRS_ASPROCESS: 'on' }), /daemon conflicts with asprocess/);
+  assert.throws(() => load({ SRS_ASPROCESS: 'on' }), /daemon: conflicts with asprocess/);
   assert.equal(load({ SRS_ASPROCESS: 'on', SRS_DAEMON: 'off' }).config.asprocess, true);
 });
 
@@ -116,8 +116,8 @@ test('a mistyped SRS_* variable warns with the nearest directive\'s variable', (
   const env = { SRS_HTTP_API_LISTN: '1990', SRS_DEAMON: 'off', SRS_LISTEN: '1935', HOME: '/root' };
   for (const r of [load(env), loadConfig({ file: null, envOnly: true, env, cwd: '/v' })]) {
     assert.deepEqual(r.warnings.map((w) => [w.code, w.message]), [
-      ['env', 'SRS_DEAMON is not a variable srs reads, ignored; did you mean SRS_DAEMON (daemon)?'],
-      ['env', 'SRS_HTTP_API_LISTN is not a variable srs reads, ignored; did you mean SRS_HTTP_API_LISTEN (http_api.listen)?'],
+      ['SRS_WARN_ENV_UNKNOWN', 'SRS_DEAMON is not a variable srs reads, ignored; did you mean SRS_DAEMON (daemon)?'],
+      ['SRS_WARN_ENV_UNKNOWN', 'SRS_HTTP_API_LISTN is not a variable srs reads, ignored; did you mean SRS_HTTP_API_LISTEN (http_api.listen)?'],
     ]);
   }
   // not warned: SRS's own variables for directives srs does not implement, aliases, variables far

@@ -108,12 +108,12 @@ test('duplicates: the first wins, as SRS\'s get(), with a warning on each ignore
   assert.deepEqual(r.config.listen.map((l) => l.port), [1935]);
   assert.equal(r.config.httpApi.listen.port, 1);
   assert.deepEqual(r.config.vhosts, ['a']);
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['duplicate', 2], ['duplicate', 4], ['duplicate', 6]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['SRS_WARN_CONFIG_DUPLICATE', 2], ['SRS_WARN_CONFIG_DUPLICATE', 4], ['SRS_WARN_CONFIG_DUPLICATE', 6]]);
 });
 
 test('listen is required in a file; daemon with asprocess is refused', () => {
-  bad('max_connections 10;\n', 1, 1, /listen is required/);
-  bad('listen 1935;\ndaemon on;\nasprocess on;\n', 1, 1, /daemon conflicts with asprocess/);
+  bad('max_connections 10;\n', 1, 1, /listen: required/);
+  bad('listen 1935;\ndaemon on;\nasprocess on;\n', 1, 1, /daemon: conflicts with asprocess/);
   assert.equal(load('rtmp { listen 1940; }\n').config.listen[0].port, 1940);
 });
 

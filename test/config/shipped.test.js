@@ -64,8 +64,8 @@ test('SRS\'s 102 shipped configs: 98 load, 4 are refused with a clear reason', (
       continue;
     }
     const r = load();
-    for (const w of r.warnings) assert.ok(w.code === 'unsupported' || w.code === 'duplicate', `${f}: ${w.message}`);
-    if (r.warnings.some((w) => w.code === 'unsupported')) withWarnings++;
+    for (const w of r.warnings) assert.ok(w.code === 'SRS_WARN_CONFIG_UNSUPPORTED' || w.code === 'SRS_WARN_CONFIG_DUPLICATE', `${f}: ${w.message}`);
+    if (r.warnings.some((w) => w.code === 'SRS_WARN_CONFIG_UNSUPPORTED')) withWarnings++;
     accepted++;
   }
   assert.equal(accepted, 98);
@@ -85,7 +85,7 @@ test('the reasons for the 4', () => {
       return 'loaded';
     };
     assert.match(msg('full.conf'), /^conf\/full\.conf:1:1: full\.conf is SRS's reference .*not a runnable config/);
-    assert.match(msg('include.vhost.conf'), /listen is required/);
+    assert.match(msg('include.vhost.conf'), /listen: required/);
     assert.match(msg('hls.edge.conf'), /^conf\/hls\.edge\.conf:4:1: unknown directive "worker_processes"/);
     assert.match(msg('nginx.proxy.conf'), /^conf\/nginx\.proxy\.conf:4:1: unknown directive "worker_processes"/);
     // include.conf pulls in include.vhost.conf relative to the working directory

@@ -117,7 +117,7 @@ vhost v { play { gop_cache off; gop_cache_max_frames 100; queue_length 10; mw_la
   assert.equal(mediaSettingsFor(config('listen 1935;\nvhost v { min_latency on; play { mw_msgs 3; } }\n'), 'v').mwMsgs, 3);
   const r = load('listen 1935;\nvhost v {\n  play { mw_msgs 500; }\n}\n');
   assert.equal(mediaSettingsFor(r.config, 'v').mwMsgs, 128);
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line, w.location.col]), [['clamped', 3, 10]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line, w.location.col]), [['SRS_WARN_CONFIG_CLAMPED', 3, 10]]);
   assert.match(r.warnings[0].message, /reset mw_msgs 500 to max 128/);
   bad('listen 1935;\nvhost v {\n  play {\n    gop_cache yes;\n  }\n}\n', 4, 5, /vhost\.play\.gop_cache \(vhost "v"\): "yes" is not on or off/);
   bad('listen 1935;\nvhost v { play { queue_length -1; } }\n', 2, 18, /vhost\.play\.queue_length \(vhost "v"\): "-1" is not an integer >= 0 \(s\)/);
@@ -155,7 +155,7 @@ test('duplicates in a vhost: the first wins, with a warning', () => {
   const r = load('listen 1935;\nvhost v {\n  play { gop_cache off; gop_cache on; }\n  play { queue_length 1; }\n}\n');
   const s = mediaSettingsFor(r.config, 'v');
   assert.deepEqual([s.gopCache, s.queueLengthMs], [false, 30000]);
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['duplicate', 4], ['duplicate', 3]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['SRS_WARN_CONFIG_DUPLICATE', 4], ['SRS_WARN_CONFIG_DUPLICATE', 3]]);
 });
 
 test('security { }: rules kept in order, actions and addresses checked', () => {
@@ -206,7 +206,7 @@ vhost v {
   }
 }
 `);
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['shadowed', 5], ['shadowed', 7], ['shadowed', 11]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['SRS_WARN_CONFIG_SHADOWED', 5], ['SRS_WARN_CONFIG_SHADOWED', 7], ['SRS_WARN_CONFIG_SHADOWED', 11]]);
   assert.match(r.warnings[0].message,
     /"allow publish 127\.0\.0\.1" never admits anyone: SRS checks deny rules first, whatever their order, and "deny publish all" \(conf\/srs\.conf:6\)/);
   // the issue's example, as SRS decides it: 127.0.0.1 is refused too
@@ -293,7 +293,7 @@ test('http_remux { enabled; mount; }: HTTP-FLV mounts; others parse, warn and st
   assert.deepEqual(mediaSettingsFor(c, 'v').httpRemux, { enabled: true, mount: '[vhost]/[app]/[stream].flv' });
   const r = load('listen 1935;\nvhost v {\n  http_remux {\n    enabled on;\n    mount [vhost]/[app]/[stream].ts;\n  }\n}\n');
   assert.deepEqual(mediaSettingsFor(r.config, 'v').httpRemux, { enabled: false, mount: '[vhost]/[app]/[stream].ts' });
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['unsupported', 5]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['SRS_WARN_CONFIG_UNSUPPORTED', 5]]);
   assert.match(r.warnings[0].message, /not an HTTP-FLV mount/);
   bad('listen 1935;\nvhost v { http_remux { enabled yes; } }\n', 2, 24, /vhost\.http_remux\.enabled \(vhost "v"\): "yes" is not on or off/);
   bad('listen 1935;\nvhost v { http_remux { mount; } }\n', 2, 24, /vhost\.http_remux\.mount \(vhost "v"\): takes exactly one value, got 0/);

@@ -50,7 +50,7 @@ test('known to SRS but unsupported by srs: one warning with its location, then i
   const r = load('listen 1935;\nff_log_dir ./objs;\nrtc_server {\n  enabled on;\n  candidate $CANDIDATE;\n}\nvhost v {\n  hls { enabled on; }\n}\n');
   assert.deepEqual(
     r.warnings.map((w) => [w.code, w.location.line, w.location.col]),
-    [['unsupported', 2, 1], ['unsupported', 3, 1], ['unsupported', 8, 3]],
+    [['SRS_WARN_CONFIG_UNSUPPORTED', 2, 1], ['SRS_WARN_CONFIG_UNSUPPORTED', 3, 1], ['SRS_WARN_CONFIG_UNSUPPORTED', 8, 3]],
   );
   assert.match(r.warnings[0].message, /"ff_log_dir" is an SRS directive srs does not implement/);
   assert.match(r.warnings[2].message, /"vhost\.hls" is an SRS directive srs does not implement/);
@@ -79,7 +79,7 @@ test('legacy names SRS rewrites on load are known (compatible.conf)', () => {
   assert.equal(r.config.httpServer.enabled, true);
   assert.equal(r.config.httpServer.listen.port, 8081);
   // gop_cache (now vhost.play.gop_cache) is implemented; refer_play is not
-  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['unsupported', 8]]);
+  assert.deepEqual(r.warnings.map((w) => [w.code, w.location.line]), [['SRS_WARN_CONFIG_UNSUPPORTED', 8]]);
   assert.match(r.warnings[0].message, /"vhost\.refer_play"/);
   assert.equal(r.config.vhostConfigs[0].play.gopCache, false);
 });
@@ -103,8 +103,8 @@ vhost w { mode remote; origin 127.0.0.1; }
   const p = load('listen 1935;\nvhost v {\n  play { time_jitter zero; atc on; }\n  cluster { token_traverse on; }\n  min_latency on;\n}\n');
   assert.deepEqual(
     p.warnings.map((w) => [w.code, w.location.line, w.message.match(/"([^"]+)" is an SRS directive/)[1]]),
-    [['unsupported', 3, 'vhost.play.time_jitter'], ['unsupported', 3, 'vhost.play.atc'], ['unsupported', 4, 'vhost.cluster.token_traverse'],
-      ['unsupported', 5, 'vhost.min_latency']],
+    [['SRS_WARN_CONFIG_UNSUPPORTED', 3, 'vhost.play.time_jitter'], ['SRS_WARN_CONFIG_UNSUPPORTED', 3, 'vhost.play.atc'], ['SRS_WARN_CONFIG_UNSUPPORTED', 4, 'vhost.cluster.token_traverse'],
+      ['SRS_WARN_CONFIG_UNSUPPORTED', 5, 'vhost.min_latency']],
   );
   // parsed (and validated) all the same
   assert.equal(p.config.vhostConfigs[0].play.timeJitter, 'zero');

@@ -131,7 +131,8 @@ test('port in use: the starter prints the daemon\'s error, exits 1, and no daemo
     const c = await daemonConfig({ rtmp: running.rtmp });
     const r = await h.runSrsAsync(['-c', c.file], { cwd: c.dir });
     assert.equal(r.code, 1);
-    assert.match(r.stderr, new RegExp(`rtmp listen 0\\.0\\.0\\.0:${running.rtmp}: address already in use`));
+    // the daemon's code travels through the readiness pipe to the starter's terminal line
+    assert.match(r.stderr, new RegExp(`^srs: SRS_ERR_BIND rtmp listen 0\\.0\\.0\\.0:${running.rtmp}: address already in use`, 'm'));
     assert.doesNotMatch(r.stderr, /\n\s+at /);
     assert.equal(fs.existsSync(c.pidFile), false, 'the failed daemon removed its pid file');
     const mine = spawnSync('pgrep', ['-f', c.file], { encoding: 'utf8' }).stdout.trim().split('\n').filter(Boolean).map(Number);
@@ -171,7 +172,7 @@ test('a bad config is reported by the starter with exit 3; an unwritable log wit
   fs.writeFileSync(bad, 'listen 1935;\ndaemon on;\nsrs_log_level loud;\n');
   const r = await h.runSrsAsync(['-c', bad], { cwd: c.dir });
   assert.equal(r.code, 3);
-  assert.match(r.stderr, /bad\.conf:3:\d+: srs_log_level/);
+  assert.match(r.stderr, /^srs: SRS_ERR_CONFIG_VALUE .*bad\.conf:3:\d+: srs_log_level/m);
 
   fs.mkdirSync(c.log);
   const l = await h.runSrsAsync(['-c', c.file], { cwd: c.dir });

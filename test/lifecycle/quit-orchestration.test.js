@@ -69,7 +69,7 @@ function setup({ force = false, open = 2 } = {}) {
     log,
     config: () => ({ forceGraceQuit: force, graceStartWait: 1000, graceFinalWait: 500, graceMaxWait: 0 }),
     registry,
-    services: { drain: (reason) => events.push(`drain ${reason}`) },
+    services: { drain: (reason) => events.push(`drain ${reason}`), cut: (reason) => events.push(`service-cut ${reason}`) },
     closeListeners: () => events.push('close-listeners'),
     leaving: (how) => events.push(`leaving ${how}`),
     abortUpgrade: () => events.push('abort-upgrade'),
@@ -107,6 +107,8 @@ test('force_grace_quit on: SIGTERM drains, a second SIGTERM is logged and change
   assert.ok(!s.events.some((e) => e.startsWith('cut')), 'nothing cut');
   assert.equal(s.finished(), null);
   s.quit.signal('fast', 'SIGINT');
+  // what can end cleanly does (a player told its stream ended), then every socket goes
+  assert.ok(s.events.indexOf('service-cut the graceful quit is over') < s.events.indexOf('cut 2'), s.events.join(', '));
   assert.ok(s.events.includes('cut 2'));
   assert.equal(s.finished().outcome, 'fast');
 });

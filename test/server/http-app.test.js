@@ -128,15 +128,19 @@ test('summaries and /metrics carry the log counters once the log reports them; m
   assert.doesNotMatch(await (await fetch(`http://127.0.0.1:${barePort}/metrics`)).text(), /srs_log_write_failures_total/);
 
   const stats = { writeFailures: 3, droppedLines: 17 };
-  const { ctx } = context({ logStats: () => stats, media: () => ({ streams: 2 }) });
+  const counters = { streams: 2, publishers: 1, players: 5, bytesIn: 100, bytesOut: 500, playersDroppedBehind: 1, messagesDropped: 9 };
+  const media = { counters: () => counters, streams: () => [], stream: () => null, clients: () => [], kick: () => false, matchFlv: () => null, serveFlv: () => {} };
+  const { ctx } = context({ logStats: () => stats, media });
   const { port } = await serve(t, ctx);
   const s = await (await fetch(`http://127.0.0.1:${port}/api/v1/summaries`)).json();
   assert.deepEqual(s.data.log, { log_write_failures: 3, log_dropped_lines: 17 });
-  assert.deepEqual(s.data.media, { streams: 2 });
+  assert.deepEqual(s.data.media, counters);
   stats.droppedLines = 18;
   const m = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
   assert.match(m, /^srs_log_write_failures_total 3$/m);
   assert.match(m, /^srs_log_dropped_lines_total 18$/m);
+  assert.match(m, /^srs_players 5$/m);
+  assert.match(m, /^srs_players_dropped_total 1$/m);
 });
 
 test('the exporter role serves /metrics open, and nothing else', async (t) => {

@@ -1,5 +1,6 @@
 // The one error every RTMP layer throws on bad input, so a session can tell a peer's protocol
 // violation (close this connection, one log line) from a bug in srs (a crash worth seeing).
+import { renderMessage } from '../../errors';
 
 /** Which layer refused the input; goes into the log line as `layer`. */
 export type RtmpLayer = 'handshake' | 'chunk' | 'amf0' | 'amf3' | 'command' | 'control' | 'request';
@@ -9,7 +10,7 @@ export class RtmpError extends Error {
   readonly layer: RtmpLayer;
   readonly reason: string;
   constructor(layer: RtmpLayer, reason: string) {
-    super(`rtmp ${layer}: ${reason}`);
+    super(renderMessage('SRS_WARN_RTMP_MALFORMED', { layer, reason }));
     this.name = 'RtmpError';
     this.layer = layer;
     this.reason = reason;

@@ -279,6 +279,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
         if (step.reply.length) this.write([step.reply]);
         if (!step.done) return;
         this.state = 'connecting';
+        this.deps.log.info({ cid: this.cid, remote: this.remote, handshake: this.handshake.kind }, `rtmp handshake done (${this.handshake.kind})`);
         this.arm(this.deps.identifyTimeoutMs ?? 30_000, 'no publish or play in time');
         rest = step.rest;
         if (!rest.length) return;
@@ -295,7 +296,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     } catch (e) {
       if (isRtmpError(e)) this.fail(e.reason, e.layer);
       else {
-        this.deps.log.error({ cid: this.cid, remote: this.remote, err: e instanceof Error ? e.message : String(e) }, 'rtmp session failed, close');
+        this.deps.log.error({ code: 'SRS_ERR_INTERNAL', cid: this.cid, remote: this.remote, err: e instanceof Error ? e.message : String(e) }, 'rtmp session failed, close');
         this.teardown('internal error', 'destroy', true);
       }
     }
@@ -304,7 +305,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
   /** Malformed input: ONE log line naming the connection and the reason, then close this connection only. */
   private fail(reason: string, layer: string): void {
     if (this.state === 'closed') return;
-    this.deps.log.warn({ cid: this.cid, remote: this.remote, layer, reason }, 'rtmp malformed input, close');
+    this.deps.log.warn({ code: 'SRS_WARN_RTMP_MALFORMED', cid: this.cid, remote: this.remote, layer, reason }, 'rtmp malformed input, close');
     this.teardown(reason, 'destroy', true);
   }
 
@@ -399,7 +400,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     const settings = this.deps.resolver.settings(this.vhost);
     if (!settings) {
       this.send([cmd.connectRejected(c.transactionId, `vhost ${url.vhost} not found`)]);
-      this.deps.log.warn({ cid: this.cid, remote: this.remote, vhost: url.vhost }, 'rtmp connect rejected: vhost not found, close');
+      this.deps.log.warn({ code: 'SRS_WARN_RTMP_REFUSED', cid: this.cid, remote: this.remote, vhost: url.vhost }, 'rtmp connect rejected: vhost not found, close');
       this.teardown('vhost not found', 'end', true);
       return;
     }
@@ -424,14 +425,14 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     const { name } = cmd.parsePublish(c);
     const { req, key } = this.request(name);
     if (!settings.allow('publish', this.ip, req)) {
-      this.deps.log.warn({ cid: this.cid, remote: this.remote, stream: name }, 'rtmp publish denied by security, close');
+      this.deps.log.warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: this.cid, remote: this.remote, stream: name }, 'rtmp publish denied by security, close');
       this.teardown('security deny publish', 'end', true);
       return;
     }
     const source = this.deps.hub.publish(key, this, settings.media);
     if (!source) {
       this.send([cmd.Status.publishBadName(STREAM_ID)]);
-      this.deps.log.warn({ cid: this.cid, remote: this.remote, stream: `${key.vhost}/${key.app}/${key.stream}` }, 'rtmp publish refused: stream is busy, close');
+      this.deps.log.warn({ code: 'SRS_WARN_RTMP_REFUSED', cid: this.cid, remote: this.remote, stream: `${key.vhost}/${key.app}/${key.stream}` }, 'rtmp publish refused: stream is busy, close');
       this.teardown('stream busy', 'end', true);
       return;
     }
@@ -450,7 +451,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     const p = cmd.parsePlay(c);
     const { req, key } = this.request(p.name);
     if (!settings.allow('play', this.ip, req)) {
-      this.deps.log.warn({ cid: this.cid, remote: this.remote, stream: p.name }, 'rtmp play denied by security, close');
+      this.deps.log.warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: this.cid, remote: this.remote, stream: p.name }, 'rtmp play denied by security, close');
       this.teardown('security deny play', 'end', true);
       return;
     }
@@ -519,7 +520,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     this.disarm();
     this.timer = setTimeout(() => {
       if (this.state === 'closed') return;
-      this.deps.log.warn({ cid: this.cid, remote: this.remote, timeout_ms: ms }, `rtmp ${reason}, close`);
+      this.deps.log.warn({ code: 'SRS_WARN_RTMP_REFUSED', cid: this.cid, remote: this.remote, timeout_ms: ms }, `rtmp ${reason}, close`);
       this.teardown(reason, 'destroy', true);
     }, ms);
     this.timer.unref?.();
@@ -547,7 +548,7 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
       this.consumer.close();
       this.consumer = null;
     }
-    if (!logged) this.deps.log.info({ cid: this.cid, remote: this.remote, reason, kind: this.role, bytes_in: this.bytesIn, bytes_out: this.bytesOut }, 'rtmp close');
+    if (!logged) this.deps.log.info({ cid: this.cid, remote: this.remote, reason, kind: this.role, bytes_in: this.bytesIn, bytes_out: this.bytesOut }, `media connection closed (${reason})`);
     if (how === 'end' && !this.socket.destroyed) {
       this.socket.end();
       this.closeTimer = setTimeout(() => this.socket.destroy(), 2_000);
