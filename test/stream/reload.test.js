@@ -4,10 +4,11 @@
 // with inotify_auto_reload on, and srs logs to a file. One ffmpeg publisher; 19 lean RTMP players
 // (on two `listen` ports) and one lean HTTP-FLV player record every video timestamp.
 //   SIGHUP (a reload, config unchanged), SIGUSR1 (log reopen), then a ConfigMap `..data` swap
-//   that removes the second `listen` port and changes the vhost's chunk_size: no player's
+//   that removes the second `listen` port and changes the vhost's chunk_size and http_remux mount: no player's
 //   timestamps show a gap longer than two frame intervals, no player is closed; the removed port
 //   refuses new connections while its players go on; a new player gets the new chunk_size, the
-//   players already there keep theirs.
+//   players already there keep theirs; new HTTP-FLV requests follow the new mount while the
+//   HTTP-FLV player on the old one goes on.
 const test = require('node:test');
 const assert = require('node:assert/strict');
 const fs = require('node:fs');
@@ -18,7 +19,7 @@ const P = require('./players');
 
 const FRAME_MS = 1000 / m.FPS;
 
-function body(dir, { ports, api, http, chunk }) {
+function body(dir, { ports, api, http, chunk, mount = '[vhost]/[app]/[stream].flv' }) {
   return `
 listen ${ports.join(' ')};
 daemon off;
@@ -31,7 +32,7 @@ http_api { enabled on; listen ${api}; }
 http_server { enabled on; listen ${http}; dir ${path.join(h.ROOT, 'html')}; }
 vhost __defaultVhost__ {
   chunk_size ${chunk};
-  http_remux { enabled on; mount [vhost]/[app]/[stream].flv; }
+  http_remux { enabled on; mount ${mount}; }
 }
 `;
 }
@@ -57,6 +58,17 @@ function waitLog(dir, re, timeoutMs = 10000, file = 'srs.log') {
     timeoutMs,
     20,
   );
+}
+
+/** The status of a GET, without reading its body. */
+function statusOf(port, p) {
+  return new Promise((resolve, reject) => {
+    const req = require('node:http').get({ host: '127.0.0.1', port, path: p, agent: false }, (res) => {
+      resolve(res.statusCode);
+      req.destroy();
+    });
+    req.on('error', (e) => (e.code === 'ECONNRESET' ? undefined : reject(e)));
+  });
 }
 
 function count(text, re) {
@@ -117,12 +129,13 @@ test('SIGHUP, SIGUSR1 and a ConfigMap ..data swap with 20 players: no timestamp 
   // 3. the ConfigMap changes: kubelet writes a new version and swaps ..data atomically
   const v2 = path.join(cm, '..2026_11_30_10_05_00.000000002');
   fs.mkdirSync(v2);
-  fs.writeFileSync(path.join(v2, 'srs.conf'), body(dir, { ports: [a], api, http, chunk: 8192 }));
+  fs.writeFileSync(path.join(v2, 'srs.conf'), body(dir, { ports: [a], api, http, chunk: 8192, mount: '[vhost]/[app]/[stream].v2.flv' }));
   fs.symlinkSync(path.basename(v2), path.join(cm, '..data_tmp'));
   fs.renameSync(path.join(cm, '..data_tmp'), path.join(cm, '..data'));
   fs.rmSync(v1, { recursive: true });
   await waitLog(dir, new RegExp(`reload: stopped listening at [^\\n]*:${b} \\(rtmp\\)`));
   await waitLog(dir, /reload ok: applied [^\n]*chunk_size/);
+  await waitLog(dir, /reload ok: applied [^\n]*http_remux/);
   assert.equal(await h.canConnect(b), false, `the removed port ${b} refuses new connections`);
   await progress('after the ..data swap');
   await progress('a second later, the removed port\'s players too');
@@ -133,6 +146,12 @@ test('SIGHUP, SIGUSR1 and a ConfigMap ..data swap with 20 players: no timestamp 
   await h.waitFor(() => `the new player receives (frames ${late.frames()})`, () => late.frames() >= 10, 10000, 20);
   assert.equal(late.counter.chunkSize, 8192, 'a session after the reload gets the new chunk_size');
   assert.ok(players.slice(0, 19).every((p) => p.counter.chunkSize === 4096), 'the sessions already there keep theirs');
+  // the http_remux mount moved: new requests follow it, the HTTP-FLV player already there goes on
+  const v2flv = await P.flv(http, '/live/test.v2.flv');
+  t.after(() => v2flv.close());
+  await h.waitFor(() => `a player on the new mount receives (frames ${v2flv.frames()})`, () => v2flv.frames() >= 10, 10000, 20);
+  const old = await statusOf(http, '/live/test.flv');
+  assert.notEqual(old, 200, 'the old mount no longer serves the stream to new requests');
 
   for (const [i, p] of players.entries()) {
     assert.ok(!p.end.closed, `player ${i} (${p.kind}) still open: ${JSON.stringify(p.end)}`);
