@@ -29,9 +29,19 @@ function graceSettings(cfg: SrsConfig, startWait = true): GraceSettings {
   return { startWaitMs: startWait ? cfg.graceStartWait : 0, finalWaitMs: cfg.graceFinalWait, maxWaitMs: cfg.graceMaxWait };
 }
 
+/**
+ * ms the connections ended cleanly at the drain's bound have to finish closing (a player's last
+ * bytes and its FIN, the client's close) before what is left is destroyed. Destroying a socket
+ * whose client has sent bytes not yet read resets it, and a reset discards what was still to be
+ * sent: the player would lose the end of its stream.
+ */
+export const CUT_LINGER_MS = 500;
+
 export class Quit {
   private readonly d: QuitDeps;
   readonly grace: GracefulQuit;
+  /** the bound was reached: clean ends were asked for, the rest is destroyed before the end */
+  private cutAsked = false;
 
   constructor(d: QuitDeps) {
     this.d = d;
@@ -47,12 +57,13 @@ export class Quit {
       log: (level, msg, fields) => d.log()[level](fields ?? {}, msg),
       cutConnections: () => {
         // what can end cleanly does first (a player told its stream ended, an HTTP-FLV response's
-        // final chunk): its bytes are in the kernel before the socket goes
+        // final chunk, a publisher closed after its current message); the rest is destroyed once
+        // they had CUT_LINGER_MS to close (see finish)
         d.services.cut('the graceful quit is over');
-        const n = d.registry.destroyAll();
-        if (n > 0) d.log().warn({ code: 'SRS_WARN_QUIT_CUT', cut: n }, `cut ${n} connections`);
+        this.cutAsked = true;
       },
-      finish: (outcome) => this.end(0, `graceful quit done (${outcome})`, outcome),
+      // a second quit signal asks for speed: no linger then
+      finish: (outcome) => this.afterCut(outcome === 'deadline' ? CUT_LINGER_MS : 0, () => this.end(0, `graceful quit done (${outcome})`, outcome)),
     });
     d.registry.on('closed', () => this.grace.connectionClosed());
   }
@@ -103,6 +114,30 @@ export class Quit {
   handedOver(newPid: number): void {
     this.d.leaving('upgrade');
     this.grace.start(graceSettings(this.d.config(), false), `upgrade handed over to pid ${newPid}`);
+  }
+
+  /**
+   * After a cut: wait until every connection has closed or `lingerMs`, then destroy what is left
+   * (logged `cut N connections`), then `then`. Without a cut, `then` at once.
+   */
+  private afterCut(lingerMs: number, then: () => void): void {
+    if (!this.cutAsked) return then();
+    const { registry, clock } = this.d;
+    let timer: unknown = null;
+    const go = (): void => {
+      registry.off('closed', onClosed);
+      if (timer !== null) clock.clearTimeout(timer);
+      timer = null;
+      const n = registry.destroyAll();
+      if (n > 0) this.d.log().warn({ code: 'SRS_WARN_QUIT_CUT', cut: n }, `cut ${n} connections`);
+      then();
+    };
+    const onClosed = (): void => {
+      if (registry.size === 0) go();
+    };
+    if (registry.size === 0 || lingerMs <= 0) return go();
+    registry.on('closed', onClosed);
+    timer = clock.setTimeout(go, lingerMs);
   }
 
   private end(code: number, msg: string, outcome: GraceOutcome): void {

@@ -92,18 +92,27 @@ class FlvResponseSink implements PlayerSink {
     return ok;
   }
 
+  /** the stream ended (its publisher left, or the drain's bound): nothing more will be queued */
+  private streamEnded = false;
+
   unpublished(): void {
     // FLV has no notification; the player waits for the next publish as SRS's does
+    this.streamEnded = true;
   }
 
-  published(): void {}
+  published(): void {
+    this.streamEnded = false;
+  }
 
   close(reason: string): void {
     void reason;
     if (this.ended) return;
     this.ended = true;
-    // a client that stopped reading would never take the final chunk: do not keep its buffers
-    if (this.pushedBack) this.res.socket?.destroy();
+    // A live stream's player that stopped reading would never take the final chunk: do not keep
+    // its buffers. Once the stream has ended (the drain's bound ends every player this way) the
+    // buffers cannot grow: end after what is queued, so a slow player gets every tag and the
+    // final chunk (a graceful quit destroys what has not closed after its linger).
+    if (this.pushedBack && !this.streamEnded) this.res.socket?.destroy();
     else this.res.end();
   }
 }

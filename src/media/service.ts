@@ -14,6 +14,7 @@ import { RtmpSession, type SessionLog, type SettingsResolver, type VhostSettings
 import { resolveVhost as routeVhost } from './rtmp/request';
 import { Edge, type UpstreamPlan } from './edge';
 import { renderMessage } from '../errors';
+import { StreamDrainLog, drainCounts } from './drain';
 
 /** bytes: one player's queue may hold this much before it skips to the next keyframe */
 export const PLAYER_QUEUE_MAX_BYTES = 8 * 1024 * 1024;
@@ -71,9 +72,15 @@ export class MediaService {
   private draining = false;
   private relayGone = false;
   private sweeper: NodeJS.Timeout | null = null;
+  /** the drain's per-stream log */
+  readonly drainLog: StreamDrainLog;
 
   constructor(deps: MediaServiceDeps) {
     this.deps = deps;
+    this.drainLog = new StreamDrainLog(
+      () => drainCounts(this.hub.streams(), this.hub.vhosts()),
+      (msg) => this.deps.log().info({}, msg),
+    );
     this.resolver = {
       vhostNames: () => this.deps.config().vhostConfigs.map((v) => v.name),
       settings: (vhost) => this.vhostSettings(vhost),
@@ -184,10 +191,11 @@ export class MediaService {
           onClose: () => this.sessions.delete(connection.id),
         });
         this.sessions.set(connection.id, session);
-        // no per-connection drain hook: a graceful quit lets a live stream go on (see drain()),
-        // and a session still connecting is asked to leave by the service's drain
-        if (this.draining) session.drain('the server is quitting');
-        else session.start();
+        // no per-connection drain hook: a graceful quit lets a live stream go on, and the
+        // service's drain decides about sessions still connecting (see drain()). One accepted
+        // while its listener closes (ListenerSet.settleAndClose) is served like one accepted a
+        // moment before: closed unread it would fail its handshake (and reset at the close)
+        session.start();
         // accepted paused (pauseOnConnect): reading starts once the session listens
         socket.resume();
       },
@@ -209,16 +217,20 @@ export class MediaService {
   }
 
   private sweep(reason: string): void {
+    // said before the players of a stream whose publisher left are closed: `0 publishers, 20 players`
+    this.drainLog.report();
     // a session that neither publishes nor plays yet is a client like any other: the drain waits
     // for it (as SRS waits), bounded by its identify timeout and by grace_max_wait
     const live = new Set(this.hub.streams().filter((st) => st.publish.active).map((st) => st.id));
     for (const c of this.hub.clients()) if (!c.publish && !live.has(c.stream)) this.hub.kick(c.id);
+    this.drainLog.report();
   }
 
   /** The drain's bound: every player told its stream ended and closed, every publisher closed after its current message. */
   cut(reason: string): void {
     if (this.sweeper) clearInterval(this.sweeper);
     this.sweeper = null;
+    this.drainLog.report();
     this.hub.drainAll(reason);
     this.edge.stopAll(reason);
     for (const s of this.sessions.values()) if (s.snapshot().kind === null) s.drain(reason);

@@ -62,6 +62,10 @@ export interface Listener {
   pending: Array<{ socket: net.Socket; connection: Connection }>;
   /** true when the socket came from the previous process of an upgrade */
   inherited: boolean;
+  /** while the listener closes (see settleAndClose): sockets accepted meanwhile, served once it is closed */
+  held: Array<{ socket: net.Socket; connection: Connection }> | null;
+  /** connections accepted since the listener was bound */
+  accepted: number;
 }
 
 export interface ListenerDeps {
@@ -120,6 +124,12 @@ export class ListenerSet {
   private readonly deps: ListenerDeps;
   /** closeAll() ran: the process is quitting, nothing opens again */
   private closed = false;
+  /**
+   * listeningSockets() gave the fds to a new process (an upgrade): it accepts from the same
+   * kernel sockets, so closing ours resets nobody and needs no settling. An upgrade that fails
+   * after that leaves this set (see handOverFailed).
+   */
+  private shared = false;
 
   constructor(deps: ListenerDeps) {
     this.deps = deps;
@@ -168,11 +178,13 @@ export class ListenerSet {
   private async bind(spec: ListenerSpec, handler: RoleHandler): Promise<Listener> {
     // every socket stays unread until its handler is there to read it
     const server = net.createServer({ noDelay: true, pauseOnConnect: true });
-    const listener: Listener = { spec, handler, server, app: null, pending: [], inherited: false };
+    const listener: Listener = { spec, handler, server, app: null, pending: [], inherited: false, held: null, accepted: 0 };
     server.on('connection', (socket: net.Socket) => {
+      listener.accepted++;
       const connection = this.admit(socket, listener.spec, listener.handler);
       if (!connection) return;
-      if (listener.handler.build && listener.app === null) listener.pending.push({ socket, connection });
+      if (listener.held) listener.held.push({ socket, connection });
+      else if (listener.handler.build && listener.app === null) listener.pending.push({ socket, connection });
       else this.dispatch(listener, socket, connection);
     });
     const fd = this.takeInherited(spec);
@@ -258,6 +270,7 @@ export class ListenerSet {
           if (!wantedEndpoints.has(key)) {
             this.active.delete(key);
             closed.push(l.spec);
+            // at once: the port may be bound again by the next reload, and the reload says it is closed
             closeServer(l.server);
           }
         }
@@ -273,6 +286,7 @@ export class ListenerSet {
 
   /** The listening sockets' fds by endpoint key, for an upgrade to hand over. */
   listeningSockets(): Array<{ key: string; fd: number }> {
+    this.shared = true;
     const out: Array<{ key: string; fd: number }> = [];
     for (const l of this.active.values()) {
       const fd = (l.server as net.Server & { _handle?: { fd?: number } })._handle?.fd;
@@ -289,13 +303,95 @@ export class ListenerSet {
     }
   }
 
-  /** Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll). */
-  closeAll(): void {
+  /**
+   * Stop accepting on every listener; open connections stay (graceful quit, or before destroyAll).
+   * Each listening socket closes once its accept queue is empty (see settleAndClose), so nobody
+   * whose connection the kernel has completed is reset (unless an upgrade shares the sockets: see
+   * `shared`); resolves once every one is closed.
+   */
+  closeAll(): Promise<void> {
     this.closed = true;
     const all = [...this.active.values()];
     this.active.clear();
-    this.discard(all);
+    if (this.shared) {
+      // the new process of an upgrade holds the same sockets and goes on accepting from them
+      this.discard(all);
+      return Promise.resolve();
+    }
+    return Promise.all(all.map((l) => this.settleAndClose(l))).then(() => undefined);
   }
+
+  /** The new process that listeningSockets() handed the fds to is gone: closing ours would reset its queue again. */
+  handOverFailed(): void {
+    this.shared = false;
+  }
+
+  /**
+   * Close a listening socket without resetting its accept queue. Linux resets every connection
+   * still queued (handshake done, not accepted) when a listening socket closes, and Node cannot
+   * stop new handshakes without closing (no shutdown(SHUT_RD) on a listening fd). So the listener
+   * goes on accepting, but holds what it accepts unread instead of serving it: a client whose
+   * connection is held does not come back with another one (wrk, a browser, a player that
+   * reconnects after `Connection: close`), so arrivals stop. Once none has come for
+   * ACCEPT_QUIET_MS (and the event loop has just polled the socket: libuv accepts until EAGAIN
+   * there), or ACCEPT_SETTLE_MAX_MS have passed, the socket closes and the held connections are
+   * served like any other: HTTP answers them with `Connection: close` (the registry is draining)
+   * and the media service asks them to leave.
+   */
+  private settleAndClose(l: Listener): Promise<void> {
+    if (!l.server.listening) {
+      this.discard([l]);
+      return Promise.resolve();
+    }
+    l.held = [];
+    const started = Date.now();
+    return new Promise((resolve) => {
+      let seen = l.accepted;
+      let quietSince = started;
+      const look = (): void => {
+        // check phase: the poll phase just ran, so what the kernel had queued is accepted by now
+        setImmediate(() => {
+          const now = Date.now();
+          if (l.accepted !== seen) {
+            seen = l.accepted;
+            quietSince = now;
+          }
+          const settled = settleDone(now - quietSince, now - started);
+          if (settled === 0) {
+            closeServer(l.server);
+            const held = l.held ?? [];
+            l.held = null;
+            for (const { socket, connection } of held) {
+              if (socket.destroyed) continue;
+              if (l.handler.build && l.app === null) socket.destroy();
+              else this.dispatch(l, socket, connection);
+            }
+            for (const { socket } of l.pending.splice(0)) socket.destroy();
+            resolve();
+            return;
+          }
+          setTimeout(look, settled).unref();
+        });
+      };
+      look();
+    });
+  }
+}
+
+/** ms without a new connection after which a closing listener's accept queue is taken as drained */
+export const ACCEPT_QUIET_MS = 50;
+/** ms a closing listener goes on accepting at most (clients that keep arriving) */
+export const ACCEPT_SETTLE_MAX_MS = 1000;
+
+/**
+ * Whether a closing listener may close now: 0 when it may, otherwise the ms to wait before the
+ * next look.
+ * @param quietMs ms since the last connection arrived (or since the close began)
+ * @param elapsedMs ms since the close began
+ */
+export function settleDone(quietMs: number, elapsedMs: number, quiet = ACCEPT_QUIET_MS, max = ACCEPT_SETTLE_MAX_MS): number {
+  if (quietMs >= quiet || elapsedMs >= max) return 0;
+  return Math.max(1, Math.min(quiet - quietMs, max - elapsedMs));
 }
 
 /**
