@@ -142,7 +142,12 @@ export class LifecycleController {
       generation: opts.inherited.generation,
       launchCwd: opts.launchCwd,
       notify: (lines) => this.opts.notifier.notify(lines),
-      finished: (after, to) => this.reloader.afterUpgrade(after, to),
+      finished: (after, to) => {
+        // no handover: the sockets are this process's alone again, so a later quit holds its
+        // accept queue before closing (see ListenerSet.handOverFailed)
+        if (to === null) this.listeners.handOverFailed();
+        this.reloader.afterUpgrade(after, to);
+      },
       handedOver: (pid) => this.quit.handedOver(pid),
       relay: () => this.media.openRelay(),
     });
