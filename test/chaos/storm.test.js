@@ -61,9 +61,13 @@ test('200 SIGHUPs under churning HTTP and RTMP clients: 0 client errors, no fd l
     ...Array.from({ length: 4 }, () => loop('rtmp', () => rtmpCycle(rtmp))),
   ];
   const outcomes = () => (srs.output.match(/reload (ok|failed)/g) ?? []).length;
+  const done = () => counts.http + counts.files + counts.rtmp;
   for (let i = 0; i < 200; i++) {
     fs.writeFileSync(file, i % 2 === 0 ? b : a);
     process.kill(srs.pid, 'SIGHUP');
+    // the clients churn between two signals: each SIGHUP lands among requests and handshakes
+    const at = done();
+    await h.waitFor('clients to make progress between two SIGHUPs', () => done() >= at + 6, 10000, 1);
     // every tenth: wait for the outcome, so the storm also lands between reloads, not only on top
     if (i % 10 === 9) {
       const n = outcomes();
