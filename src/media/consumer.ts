@@ -170,10 +170,18 @@ export class PlayerConsumer implements Consumer {
     this.sink.close(reason);
   }
 
+  /**
+   * Over the byte bound, or holding more than queue_length of media. The duration is measured from
+   * the first message that is not a sequence header or metadata: those are kept through a shrink
+   * and carry the time they were published (a stream an hour old sends a new player headers from
+   * its first second), so measuring from them would call every queue too long, forever.
+   */
   private overBound(): boolean {
     if (this.bytes > this.settings.queueMaxBytes) return true;
     const n = this.q.length;
-    return n - this.head >= 2 && this.q[n - 1].streamTime - this.q[this.head].streamTime > this.settings.queueLengthMs;
+    let first = this.head;
+    while (first < n && this.q[first].header) first++;
+    return n - first >= 2 && this.q[n - 1].streamTime - this.q[first].streamTime > this.settings.queueLengthMs;
   }
 
   /** Drop to the next keyframe until within bounds (SRS shrinks to the sequence headers). */
@@ -189,8 +197,11 @@ export class PlayerConsumer implements Consumer {
       }
     }
     while (this.overBound()) {
+      // the next keyframe after the first message that can go (headers stay)
+      let first = this.head;
+      while (first < this.q.length && this.q[first].header) first++;
       let k = -1;
-      for (let i = this.head + 1; i < this.q.length; i++) {
+      for (let i = first + 1; i < this.q.length; i++) {
         if (this.q[i].keyframe) {
           k = i;
           break;
@@ -201,6 +212,7 @@ export class PlayerConsumer implements Consumer {
         if (this.host.hasVideo()) this.waitKeyframe = true;
         return;
       }
+      // every turn drops at least the message at `first`: the loop ends
       this.dropBefore(k);
     }
   }

@@ -151,3 +151,26 @@ test('a transport that throws ends only its own player', () => {
   assert.strictEqual(good.payloads().length, 2);
   assert.strictEqual(hub.counters().players, 1);
 });
+
+test('a stream older than queue_length: a late player gets the sequence headers (sent at time 0) and the GOP, and the queue bound ends', () => {
+  // The headers keep the time they were published. Measured from them, every queue of a stream
+  // older than queue_length was "too long" and the shrink never found anything to drop: the
+  // server spun forever on a late player's attach (found by bench/media.js at 30 s of stream).
+  const m = manual();
+  const hub = new StreamHub(m);
+  const st = settings({ queueLengthMs: 3_000 });
+  const src = hub.publish(KEY, publisher(), st);
+  src.feed(video(0, { sh: true }));
+  src.feed(audio(0, { sh: true }));
+  for (const msg of stream(10)) src.feed(msg);
+  const late = fakeSink('late', { writable: false });
+  const c = hub.play(KEY, late, st);
+  // the attach returned (no endless shrink); what is queued is the headers and the last GOP
+  assert.ok(c.queuedBytes > 0);
+  for (const msg of stream(10, 10_000)) {
+    src.feed(msg);
+    m.advance(msg.type === 9 ? 30 : 10);
+  }
+  m.runTicks();
+  assert.ok(late.closedWith === 'fell behind' || c.queuedBytes <= 3 * 1024 * 1024, 'the blocked player was bounded');
+});
