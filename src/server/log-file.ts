@@ -40,9 +40,11 @@ export class LogFile {
   }
 
   write(line: string): boolean {
+    // what waits goes first (lines stay in order); then this line, written or queued: a full
+    // backlog must not drop a line the disk has room for now
+    if (this.backlog.length > 0) this.drain();
     if (this.backlog.length > 0) {
       this.queue(line);
-      this.drain();
       return true;
     }
     const rest = this.writeOut(line);
