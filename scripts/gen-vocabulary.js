@@ -6,7 +6,8 @@
 //
 //   npx tsc -p tsconfig.json && node scripts/gen-vocabulary.js [path/to/srs-conf] [out.ts]
 //
-// Default input: ../shared/srs-conf (SRS's conf/ directory); default output: src/config/vocabulary.ts.
+// Default input: test/fixtures/srs-conf (a copy of SRS's conf/ directory, MIT, with its LICENSE);
+// default output: src/config/vocabulary.ts.
 'use strict';
 
 const fs = require('node:fs');

@@ -5,7 +5,7 @@
 import { createServer, type Socket } from 'node:net';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { SrsConfig } from '../config/schema';
-import { checkSecurity, mediaSettingsFor, type MediaSettings as VhostMedia } from '../config/vhost';
+import { checkSecurity, mediaSettingsFor, resolveVhost, type MediaSettings as VhostMedia } from '../config/vhost';
 import type { Connection } from '../server/registry';
 import type { AcceptContext, RoleHandler } from '../server/service';
 import { StreamHub, type ClientSnapshot, type HubCounters, type MediaSettings, type StreamKey, type StreamSnapshot } from './hub';
@@ -41,8 +41,11 @@ export interface MediaApi {
    * @param host the Host header (SRS picks the vhost by it), without a port
    */
   matchFlv(urlPath: string, host: string): { key: StreamKey; vhost: VhostMedia } | null;
-  /** Serve an HTTP-FLV player on a raw response; the connection is the registry's. */
-  serveFlv(req: IncomingMessage, res: ServerResponse, key: StreamKey, vhost: VhostMedia, connection: Connection): void;
+  /**
+   * Serve an HTTP-FLV player on a raw response; the connection is the registry's. Returns null,
+   * or why the vhost's security refuses this player (nothing written: the caller answers 403).
+   */
+  serveFlv(req: IncomingMessage, res: ServerResponse, key: StreamKey, vhost: VhostMedia, connection: Connection): string | null;
 }
 
 export interface MediaServiceDeps {
@@ -243,12 +246,14 @@ export class MediaService {
     kick: (id) => this.hub.kick(id) || this.kickSession(id),
     counters: () => this.hub.counters(),
     matchFlv: (urlPath, host) => {
+      // every GET on the file server comes here: settle it on the vhost's own fields, and build
+      // the full settings only for a request that is a mounted stream
       const cfg = this.deps.config();
       const name = routeVhost(host, cfg.vhostConfigs.map((v) => v.name));
-      const v = mediaSettingsFor(cfg, name);
-      if (v.vhost === null || !v.httpRemux.enabled) return null;
-      const key = matchFlvMount(v.httpRemux.mount, v.vhost, urlPath);
-      return key ? { key, vhost: v } : null;
+      const found = resolveVhost(cfg, name).vhost;
+      if (!found || !found.httpRemux.enabled || !found.httpRemux.mount.endsWith('.flv')) return null;
+      const key = matchFlvMount(found.httpRemux.mount, found.name, urlPath);
+      return key ? { key, vhost: mediaSettingsFor(cfg, found.name) } : null;
     },
     serveFlv: (req, res, key, vhost, connection) => {
       // SRS checks the vhost's security for an HTTP-FLV player as for an RTMP one
@@ -256,12 +261,12 @@ export class MediaService {
       const d = checkSecurity(vhost.security, 'play', req.socket.remoteAddress ?? ip);
       if (!d.allowed) {
         this.deps.log().warn({ code: 'SRS_WARN_SECURITY_DENIED', cid: connection.id, vhost: vhost.vhost, ip }, `security: play denied for ${ip}: ${d.reason}`);
-        res.writeHead(403, { 'Content-Type': 'application/json', 'Access-Control-Allow-Origin': '*' });
-        res.end(JSON.stringify({ code: 403, error: 'SRS_ERR_API_FORBIDDEN', message: `GET ${req.url}: ${renderMessage('SRS_ERR_API_FORBIDDEN', { vhost: vhost.vhost ?? '', reason: d.reason })}` }));
-        return;
+        // the HTTP side answers it in the API's one error shape
+        return renderMessage('SRS_ERR_API_FORBIDDEN', { vhost: vhost.vhost ?? '', reason: d.reason });
       }
       serveHttpFlv(req, res, this.hub, key, hubSettings(vhost), connection.id);
       res.once('close', this.edge.playerJoined(key));
+      return null;
     },
   };
 

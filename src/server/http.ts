@@ -279,7 +279,11 @@ function serveMedia(ctx: ApiContext, media: MediaApi, req: http.IncomingMessage,
   const connection = (req.socket as { srsConnection?: Connection }).srsConnection;
   if (!connection) return false;
   ctx.log().info({ cid: connection.id, url: req.url, remote: connection.remote }, `GET ${req.url}: HTTP-FLV player of ${match.key.vhost}/${match.key.app}/${match.key.stream}`);
-  media.serveFlv(req, res, match.key, match.vhost, connection);
+  const refused = media.serveFlv(req, res, match.key, match.vhost, connection);
+  if (refused !== null) {
+    res.writeHead(403, { 'content-type': 'application/json', 'access-control-allow-origin': '*' });
+    res.end(JSON.stringify(apiErrorBody(SERVER_ID, 'SRS_ERR_API_FORBIDDEN', req.method ?? 'GET', req.url, refused)));
+  }
   return true;
 }
 

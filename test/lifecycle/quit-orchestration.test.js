@@ -6,44 +6,8 @@ const assert = require('node:assert/strict');
 const { EventEmitter } = require('node:events');
 const { Quit } = require('../../dist/lifecycle/quit.js');
 const { ProcessState } = require('../../dist/lifecycle/state.js');
+const { FakeClock } = require('../helpers/fake-clock');
 
-class FakeClock {
-  constructor() {
-    this.t = 0;
-    this.timers = [];
-  }
-  now() {
-    return this.t;
-  }
-  setTimeout(fn, ms) {
-    const h = { at: this.t + ms, fn, every: 0 };
-    this.timers.push(h);
-    return h;
-  }
-  setInterval(fn, ms) {
-    const h = { at: this.t + ms, fn, every: ms };
-    this.timers.push(h);
-    return h;
-  }
-  clearTimeout(h) {
-    this.timers = this.timers.filter((x) => x !== h);
-  }
-  clearInterval(h) {
-    this.clearTimeout(h);
-  }
-  advance(ms) {
-    const end = this.t + ms;
-    for (;;) {
-      const next = this.timers.filter((x) => x.at <= end).sort((a, b) => a.at - b.at)[0];
-      if (!next) break;
-      this.t = next.at;
-      if (next.every) next.at += next.every;
-      else this.timers = this.timers.filter((x) => x !== next);
-      next.fn();
-    }
-    this.t = end;
-  }
-}
 
 function setup({ force = false, open = 2 } = {}) {
   const clock = new FakeClock();

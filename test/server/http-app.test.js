@@ -129,7 +129,7 @@ test('summaries and /metrics carry the log counters once the log reports them; m
 
   const stats = { writeFailures: 3, droppedLines: 17 };
   const counters = { streams: 2, publishers: 1, players: 5, bytesIn: 100, bytesOut: 500, playersDroppedBehind: 1, messagesDropped: 9 };
-  const media = { counters: () => counters, streams: () => [], stream: () => null, clients: () => [], kick: () => false, matchFlv: () => null, serveFlv: () => {} };
+  const media = { counters: () => counters, streams: () => [], stream: () => null, clients: () => [], kick: () => false, matchFlv: () => null, serveFlv: () => null };
   const { ctx } = context({ logStats: () => stats, media });
   const { port } = await serve(t, ctx);
   const s = await (await fetch(`http://127.0.0.1:${port}/api/v1/summaries`)).json();
