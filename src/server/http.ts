@@ -145,6 +145,11 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
         }
         socket.end(clientErrorResponse(SERVER_ID, err.code).bytes);
       });
+      // A client that sends its request and then its FIN (`printf ... | nc -N`, some probes) is
+      // answered, as nginx does: node's default aborts the request on that FIN and ends the
+      // socket, losing any response not written in the same tick (every file). The listener's
+      // sockets are made half-open to match (listeners.ts).
+      (server as http.Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
       // This server never listens itself (our sockets are handed to it), but node starts its
       // per-connection clock on 'listening': without it those bounds would never be checked.
       server.emit('listening');

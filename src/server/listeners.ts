@@ -414,7 +414,43 @@ function closeServer(server: net.Server): void {
  */
 export const IDLE_HTTP_GRACE_MS = 200;
 
-type HttpSocket = net.Socket & { srsConnection?: Connection };
+/**
+ * nginx's lingering close (its lingering_timeout): how long a connection whose response went out
+ * before its request's body was read (a 401, a 413) goes on reading and dropping that body after
+ * our FIN. Closing at once resets the connection on the bytes still arriving, and a reset makes the
+ * client's kernel throw away the response it has not read yet (curl and node report EPIPE or
+ * ECONNRESET instead of the 401). ms.
+ */
+export const LINGERING_CLOSE_MS = 5000;
+
+type HttpSocket = net.Socket & { srsConnection?: Connection; srsRequest?: http.IncomingMessage };
+
+/**
+ * Replaces the socket's destroySoon, which node's HTTP server calls once the last response on a
+ * connection is sent: when that response's request is not complete, the socket sends its FIN and
+ * stays open until the body has arrived (node's parser drops it), the client closes, or
+ * {@link LINGERING_CLOSE_MS} passes. Otherwise it is node's own.
+ */
+function lingerOnClose(socket: HttpSocket): void {
+  const destroySoon = socket.destroySoon.bind(socket);
+  socket.destroySoon = (): void => {
+    const req = socket.srsRequest;
+    if (req === undefined || req.complete || socket.destroyed || socket.readableEnded) return destroySoon();
+    const done = (): void => {
+      clearTimeout(timer);
+      req.off('end', done);
+      socket.off('end', done);
+      socket.destroy();
+    };
+    const timer = setTimeout(done, LINGERING_CLOSE_MS);
+    timer.unref();
+    req.once('end', done);
+    socket.once('end', done);
+    socket.once('close', () => clearTimeout(timer));
+    if (socket.writable) socket.end();
+    req.resume();
+  };
+}
 
 /**
  * The handler of HTTP roles: one fastify application per listener (the API, the files, or both),
@@ -429,6 +465,7 @@ export function httpRoleHandler(api: ApiContext, registry: ConnectionRegistry): 
     async build(spec: ListenerSpec): Promise<HttpApp> {
       const app = await buildHttpApp(api, { api: spec.api, files: spec.files });
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
+        (req.socket as HttpSocket).srsRequest = req;
         const conn = (req.socket as HttpSocket).srsConnection;
         if (!conn) return;
         conn.inFlight++;
@@ -448,6 +485,9 @@ export function httpRoleHandler(api: ApiContext, registry: ConnectionRegistry): 
     },
     accept(socket, connection, ctx) {
       (socket as HttpSocket).srsConnection = connection;
+      // a client's FIN ends its requests, not our responses (see httpAllowHalfOpen in http.ts)
+      socket.allowHalfOpen = true;
+      lingerOnClose(socket as HttpSocket);
       ctx.drains.set(connection, () => {
         if (draining.has(connection)) return;
         draining.add(connection);

@@ -61,6 +61,35 @@ test('the raw API: bad rpc is 400; 401 in the one shape with auth on', async (t)
   shaped(await h.request(api, '/api/v1/versions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: 'x'.repeat(2 * 1024 * 1024) }), 401, 'SRS_ERR_API_UNAUTHORIZED', /^POST /);
 });
 
+test('a refused upload (401 before its body): the connection is not reset while the body still arrives (nginx\'s lingering close)', async (t) => {
+  const { api } = await start(t, 'auth { enabled on; username admin; password secret; }');
+  const net = require('node:net');
+  const total = 4 * 1024 * 1024;
+  const head = 64 * 1024;
+  const got = await new Promise((resolve, reject) => {
+    // allowHalfOpen: the client keeps sending its body after the server's FIN, as curl does
+    const s = net.connect({ port: api, host: '127.0.0.1', allowHalfOpen: true });
+    const deadline = setTimeout(() => { s.destroy(); reject(new Error('the server neither closed nor reset within 10 s')); }, 10_000);
+    let text = '';
+    let afterFin = 0;
+    s.on('connect', () => {
+      s.write(`POST /api/v1/versions HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${total}\r\n\r\n`);
+      s.write(Buffer.alloc(head, 120));
+    });
+    s.on('data', (d) => (text += d));
+    // the response and the server's FIN are in: only now send the rest of the body
+    s.on('end', () => {
+      afterFin = total - head;
+      s.end(Buffer.alloc(afterFin, 120));
+    });
+    s.on('error', (e) => { clearTimeout(deadline); reject(new Error(`the connection was reset while the body was sent (${e.code}); got so far: ${JSON.stringify(text.slice(0, 60))}`)); });
+    s.on('close', () => { clearTimeout(deadline); resolve({ text, afterFin }); });
+  });
+  assert.match(got.text, /^HTTP\/1\.1 401 /);
+  assert.match(got.text, /SRS_ERR_API_UNAUTHORIZED/);
+  assert.equal(got.afterFin, total - 64 * 1024, 'the rest of the body was sent after the response');
+});
+
 test('the file server: a missing file says so (not "no route"), a POST is 405, in the same shape', async (t) => {
   const { files } = await start(t);
   shaped(await h.request(files, '/no-such-file.html'), 404, 'SRS_ERR_API_NO_FILE', /^GET \/no-such-file\.html: no such file under http_server\.dir$/);

@@ -117,6 +117,26 @@ test('file server serves the html root, and one port can serve API and files', a
   assert.equal(missing.status, 404);
 });
 
+test('a client that sends its request then its FIN (nc -N) gets the whole response, from the files and the API', async (t) => {
+  const { http: files, api } = await startServer(t);
+  /** the request, then shutdown(SHUT_WR); resolves with everything read until the server closes */
+  const halfClosed = (port, urlPath) => new Promise((resolve, reject) => {
+    const s = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true });
+    let text = '';
+    s.on('connect', () => s.end(`GET ${urlPath} HTTP/1.1\r\nHost: x\r\n\r\n`));
+    s.on('data', (d) => (text += d));
+    s.on('error', reject);
+    s.on('close', () => resolve(text));
+  });
+  const index = await halfClosed(files, '/index.html');
+  assert.match(index, /^HTTP\/1\.1 200 /, `a file: ${JSON.stringify(index.slice(0, 80))}`);
+  assert.match(index, /<h1>srs<\/h1>/);
+  const missing = await halfClosed(files, '/no-such-file.html');
+  assert.match(missing, /^HTTP\/1\.1 404 [^]*SRS_ERR_API_NO_FILE/);
+  const v = await halfClosed(api, '/api/v1/versions');
+  assert.match(v, /^HTTP\/1\.1 200 [^]*"code":0/);
+});
+
 test('RTMP handshake completes and the session is held until the client closes', async (t) => {
   const { rtmp, api, srs } = await startServer(t);
   const { sock, s0, s2 } = await rtmpHandshake(rtmp);
