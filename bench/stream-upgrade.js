@@ -5,6 +5,8 @@
 // Reported: frames lost per old player across the upgrade (gaps in the publisher's sequence
 // numbers; target 0), the relay's extra delay (new players' p99 minus old players' p99; target
 // under 5 ms), and the time from SIGUSR2 until a new player's first frame. 3 runs, medians.
+// Players are written to at once (`play { mw_latency 0; }`): the merged write SRS defaults to
+// would hold every frame up to 350 ms and hide the relay hop's few ms in that noise.
 const fs = require('node:fs');
 const path = require('node:path');
 const { performance } = require('node:perf_hooks');
@@ -32,7 +34,7 @@ async function once(dir, i) {
   const [rtmp] = await L.freePorts(1);
   const pidFile = path.join(dir, `up-${i}.pid`);
   const conf = path.join(dir, `up-${i}.conf`);
-  fs.writeFileSync(conf, [`listen ${rtmp};`, 'max_connections 5000;', 'daemon off;', 'disable_daemon_for_docker off;', 'auto_reload_for_docker off;', `pid ${pidFile};`, 'srs_log_tank console;', 'srs_log_level warn;', 'grace_final_wait 100;', 'grace_max_wait 30000;', 'vhost __defaultVhost__ { }', ''].join('\n'));
+  fs.writeFileSync(conf, [`listen ${rtmp};`, 'max_connections 5000;', 'daemon off;', 'disable_daemon_for_docker off;', 'auto_reload_for_docker off;', `pid ${pidFile};`, 'srs_log_tank console;', 'srs_log_level warn;', 'grace_final_wait 100;', 'grace_max_wait 30000;', 'vhost __defaultVhost__ { play { mw_latency 0; } }', ''].join('\n'));
   const old = L.start(L.SRS, ['-c', conf]);
   let newPid = null;
   const sockets = [];

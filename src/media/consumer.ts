@@ -12,8 +12,10 @@ import type { SharedMessage } from './shared-message';
 /** What a consumer needs of the hub and source that own it. */
 export interface ConsumerHost {
   now(): number;
-  /** run consumer.flush() on the next turn of the event loop (one timer for every player) */
+  /** run consumer.flush() once the current callback returns (one task for every player) */
   schedule(c: PlayerConsumer): void;
+  /** the consumer holds messages for a merged write: ask it again (due()) until it is due */
+  hold(c: PlayerConsumer): void;
   /** bytes written to this player's transport */
   sent(c: PlayerConsumer, bytes: number): void;
   /** messages dropped from this player's queue */
@@ -28,6 +30,9 @@ export interface ConsumerHost {
 
 /** Bound passes within the window after which a player is closed as fallen behind. */
 const OVERFLOWS_TO_CLOSE = 3;
+
+/** SRS_PERF_MW_MSGS: the most messages in one write */
+export const MW_MSGS_PER_WRITE = 128;
 
 export class PlayerConsumer implements Consumer {
   readonly sink: PlayerSink;
@@ -48,6 +53,10 @@ export class PlayerConsumer implements Consumer {
   private blockedSince = 0;
   private paused = false;
   private waitKeyframe = false;
+  /** host ms when the oldest message now held arrived */
+  private heldSince = 0;
+  /** the start-up batch (metadata, sequence headers, GOP) is written at once, not merged */
+  private started = false;
   private overflows: number[] = [];
 
   constructor(sink: PlayerSink, private readonly settings: MediaSettings, private readonly host: ConsumerHost) {
@@ -82,6 +91,7 @@ export class PlayerConsumer implements Consumer {
         return;
       }
     }
+    if (this.head === this.q.length) this.heldSince = this.host.now();
     this.q.push(m);
     this.bytes += m.size;
     if (this.overBound()) this.shrink();
@@ -90,15 +100,35 @@ export class PlayerConsumer implements Consumer {
       this.fallBehind();
       return;
     }
-    if (!this.blocked && !this.paused && !this.scheduled) this.host.schedule(this);
+    if (this.blocked || this.paused || this.scheduled) return;
+    if (this.due()) this.host.schedule(this);
+    else this.host.hold(this);
   }
 
-  /** Write what is queued, in batches of mw_msgs messages, until the transport pushes back. */
+  /**
+   * Whether the held messages should be written now: SRS's merged write (SrsLiveConsumer::wait),
+   * which waits until the queue holds more than mw_msgs messages spanning more than mw_latency ms
+   * of stream time, so a player costs one write per mw_latency instead of one per message. Bounded
+   * here by the wall clock too (mw_latency after the oldest held message arrived), so a stream
+   * that stalls does not strand what was sent. mw_latency 0 writes every message at once.
+   */
+  due(): boolean {
+    if (this.head === this.q.length) return false;
+    const latency = this.settings.mwLatencyMs;
+    if (latency <= 0 || !this.started) return true;
+    if (this.host.now() - this.heldSince >= latency) return true;
+    return this.q.length - this.head > this.settings.mwMsgs && this.q[this.q.length - 1].streamTime - this.q[this.head].streamTime > latency;
+  }
+
+  /**
+   * Write what is queued now, whether due or not (a due merge, a drain, the end of a publish), in
+   * writes of at most {@link MW_MSGS_PER_WRITE} messages, until the transport pushes back.
+   */
   flush(): void {
     this.scheduled = false;
-    const batchMax = Math.max(1, this.settings.mwMsgs);
+    if (this.head < this.q.length) this.started = true;
     while (!this.closed && !this.blocked && !this.paused && this.head < this.q.length) {
-      const end = Math.min(this.q.length, this.head + batchMax);
+      const end = Math.min(this.q.length, this.head + MW_MSGS_PER_WRITE);
       const bufs: Buffer[] = [];
       const rtmp = this.sink.kind === 'rtmp';
       for (let i = this.head; i < end; i++) {

@@ -29,12 +29,17 @@ export interface MediaSettings {
   queueLengthMs: number;
   /** byte bound of one player's queue (srs's own bound; default 16 MiB) */
   queueMaxBytes: number;
-  /** play { mw_latency 350 } ms (SRS default 350). Read for compatibility; srs never holds a
-   *  writable player's messages: a batch is what arrived before the publisher's read returned */
+  /** play { mw_latency 350 } ms (SRS default 350): a player's messages are held and written
+   *  together once they span this much stream time (SRS's merged write; see PlayerConsumer.due).
+   *  0 writes each message as it arrives (the lowest delay, one write per message per player). */
   mwLatencyMs: number;
-  /** play { mw_msgs 8 }: the most messages in one write (SRS caps it at 128) */
+  /** play { mw_msgs 8 }: a merged write waits for more than this many messages (SRS caps it at 128) */
   mwMsgs: number;
 }
+
+/** How often held players are checked against the wall clock (ms); a stalled stream's last
+ *  messages leave at most this long after mw_latency. */
+const MW_SWEEP_MS = 50;
 
 /** SRS's defaults (srs_app_config.cpp: SRS_PERF_GOP_CACHE, SRS_PERF_PLAY_QUEUE 30 s, mw_latency 350, mw_msgs 8). */
 export const DEFAULT_MEDIA_SETTINGS: Readonly<MediaSettings> = Object.freeze({
@@ -185,6 +190,10 @@ export class StreamHub {
   private readonly vhostIds = new Map<string, string>();
   private dirty: PlayerConsumer[] = [];
   private flushPending = false;
+  /** consumers holding messages for a merged write, asked again by the sweep */
+  private held = new Set<PlayerConsumer>();
+  private sweepArmed = false;
+  private readonly setTimer: (fn: () => void, ms: number) => void;
   private bytesIn = 0;
   private bytesOut = 0;
   private playersDroppedBehind = 0;
@@ -194,12 +203,13 @@ export class StreamHub {
    * @param opts.now clock in ms (default Date.now)
    * @param opts.schedule runs a callback once the current one returns (default queueMicrotask):
    *   players' batches are written there, so every message parsed from one read of the publisher's
-   *   socket goes out in one write per player, and none waits for another turn of the event loop
-   *   (SRS's mw_latency would hold it up to 350 ms; the relay-delay target here is p99 < 10 ms)
+   *   socket goes out in one write per player that is due (mw_latency), in the same turn
+   * @param opts.setTimer runs the merged-write sweep after `ms` (default an unref'd setTimeout)
    */
-  constructor(opts?: { now?: () => number; schedule?: (fn: () => void) => void }) {
+  constructor(opts?: { now?: () => number; schedule?: (fn: () => void) => void; setTimer?: (fn: () => void, ms: number) => void }) {
     this.now = opts?.now ?? Date.now;
     this.schedule = opts?.schedule ?? queueMicrotask;
+    this.setTimer = opts?.setTimer ?? ((fn, ms) => void setTimeout(fn, ms).unref());
   }
 
   /** null when the stream already has a publisher (the session answers NetStream.Publish.BadName) */
@@ -381,6 +391,12 @@ export class StreamHub {
         this.flushPending = true;
         this.schedule(() => this.flushDirty());
       },
+      hold: (c) => {
+        this.held.add(c);
+        if (this.sweepArmed) return;
+        this.sweepArmed = true;
+        this.setTimer(() => this.sweep(), MW_SWEEP_MS);
+      },
       sent: (_c, bytes) => {
         this.bytesOut += bytes;
         s.send.add(bytes);
@@ -397,6 +413,26 @@ export class StreamHub {
       },
       hasVideo: () => s.hasVideo,
     };
+  }
+
+  /**
+   * The wall-clock side of the merged write: a held consumer whose oldest message has waited
+   * mw_latency is written even if its stream has stalled. Consumers that a new message made due
+   * were written already (enqueue schedules them) and leave the set here.
+   */
+  private sweep(): void {
+    this.sweepArmed = false;
+    for (const c of this.held) {
+      if (c.closed || c.queued === 0 || c.scheduled) this.held.delete(c);
+      else if (c.due()) {
+        this.held.delete(c);
+        c.flush();
+      }
+    }
+    if (this.held.size > 0) {
+      this.sweepArmed = true;
+      this.setTimer(() => this.sweep(), MW_SWEEP_MS);
+    }
   }
 
   private flushDirty(): void {

@@ -129,8 +129,10 @@ export class MediaService {
     const server = createServer({ pauseOnConnect: true }, (socket) => {
       const log = this.deps.log();
       const session = new RtmpSession(socket, {
-        // a relay connection plays only: a publish is refused (NetStream.Publish.BadName)
-        hub: { play: (key, sink, settings) => edgeHub.play(key, sink, settings), publish: () => null },
+        // a relay connection plays only: a publish is refused (NetStream.Publish.BadName). Its
+        // player is the new process, which merges writes for its own viewers: merging on this hop
+        // too would add another mw_latency to every relayed frame.
+        hub: { play: (key, sink, settings) => edgeHub.play(key, sink, { ...settings, mwLatencyMs: 0 }), publish: () => null },
         resolver: this.resolver,
         log,
         cid: `relay-${process.pid}-${++n}`,

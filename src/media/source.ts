@@ -92,7 +92,12 @@ export class LiveSource {
     this.publisher = null;
     this.metadata = this.videoSh = this.audioSh = null;
     this.gop.clear();
-    for (const c of [...this.consumers]) if (!c.closed) c.sink.unpublished();
+    // what a merged write still holds goes out before the player hears the stream ended
+    for (const c of [...this.consumers]) {
+      if (c.closed) continue;
+      c.flush();
+      c.sink.unpublished();
+    }
   }
 
   /** Wrap, remember (headers, GOP) and fan out one message from the publisher. */

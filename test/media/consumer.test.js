@@ -75,10 +75,10 @@ test('a player that cannot keep up skips to the next keyframe, keeping the seque
   assert.strictEqual(slow.closedWith, null, 'one overflow does not close a player');
 });
 
-test('messages of one tick go in one merged write; a writable player gets them on the next tick', () => {
+test('mw_latency 0: messages of one tick go in one write on the next tick, at most 128 (SRS_PERF_MW_MSGS) per write', () => {
   const m = manual();
   const hub = new StreamHub(m);
-  const st = settings({ mwMsgs: 8 });
+  const st = settings({ mwLatencyMs: 0 });
   const src = hub.publish(KEY, publisher(), st);
   const sink = fakeSink('p');
   hub.play(KEY, sink, st);
@@ -87,9 +87,65 @@ test('messages of one tick go in one merged write; a writable player gets them o
   m.runTicks();
   assert.strictEqual(sink.batches.length, 1, 'five messages, one writev');
   assert.strictEqual(sink.batches[0].length, 10);
-  for (let i = 0; i < 20; i++) src.feed(audio(200 + i * 23));
+  for (let i = 0; i < 300; i++) src.feed(audio(200 + i * 23));
   m.runTicks();
-  assert.deepStrictEqual(sink.batches.slice(1).map((b) => b.length / 2), [8, 8, 4], 'batches of at most mw_msgs');
+  assert.deepStrictEqual(sink.batches.slice(1).map((b) => b.length / 2), [128, 128, 44]);
+});
+
+test('merged write (SRS\'s mw_latency 350, mw_msgs 8): the start-up batch at once, then one write once the held messages span more than 350 ms', () => {
+  const m = manual();
+  const hub = new StreamHub(m);
+  const st = settings({ mwLatencyMs: 350, mwMsgs: 8 });
+  const src = hub.publish(KEY, publisher(), st);
+  src.feed(video(0, { sh: true }));
+  src.feed(video(0, { key: true }));
+  const sink = fakeSink('p');
+  hub.play(KEY, sink, st);
+  m.runTicks();
+  assert.strictEqual(sink.batches.length, 1, 'the sequence header and GOP went out at once');
+  // 25 fps + audio, fed faster than real time (so the span decides, not the wall clock): nothing
+  // leaves until the queue spans more than 350 ms
+  let t = 40;
+  const feedTo = (end) => {
+    for (; t <= end; t += 20) {
+      src.feed(t % 40 === 0 ? video(t) : audio(t));
+      m.advance(10);
+      m.runTicks();
+    }
+  };
+  feedTo(380);
+  assert.strictEqual(sink.batches.length, 1, 'held: the queue spans 340 ms');
+  feedTo(400);
+  assert.strictEqual(sink.batches.length, 2, 'written once the span passed 350 ms');
+  assert.strictEqual(sink.batches[1].length / 2, 19, 'every held message in that one write');
+  assert.strictEqual(sink.payloads().length, 2 + 19);
+});
+
+test('merged write: a stream that stalls does not strand what is held; an unpublish writes it before the player hears it', () => {
+  const m = manual();
+  const hub = new StreamHub(m);
+  const st = settings({ mwLatencyMs: 350, mwMsgs: 8 });
+  const src = hub.publish(KEY, publisher(), st);
+  src.feed(video(0, { key: true }));
+  const sink = fakeSink('p');
+  hub.play(KEY, sink, st);
+  m.runTicks();
+  src.feed(audio(23));
+  src.feed(audio(46));
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 1, 'two messages held');
+  m.advance(349);
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 1, 'still held 349 ms after they came');
+  m.advance(60);
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 3, 'written by the wall clock, within the sweep period after 350 ms');
+  src.feed(audio(69));
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 3);
+  src.unpublish();
+  assert.strictEqual(sink.payloads().length, 4, 'the held message was written');
+  assert.deepStrictEqual(sink.events, ['unpublished']);
 });
 
 test('back-pressure: a player waits for drained() and then gets what queued, in order', () => {

@@ -73,23 +73,32 @@ function fakeSink(cid, { kind = 'rtmp', writable = true, chunkSize = 60000, stre
   };
 }
 
-/** A clock and a scheduler the test advances by hand. */
+/** A clock, a scheduler and timers the test advances by hand: runTicks() runs what is scheduled and every timer due by now(). */
 function manual() {
   let t = 1_000_000;
   const tasks = [];
+  let timers = [];
   return {
     now: () => t,
     advance(ms) {
       t += ms;
     },
     schedule: (fn) => tasks.push(fn),
+    setTimer: (fn, ms) => timers.push({ at: t + ms, fn }),
     runTicks() {
-      while (tasks.length) tasks.shift()();
+      for (;;) {
+        while (tasks.length) tasks.shift()();
+        const due = timers.filter((x) => x.at <= t);
+        if (due.length === 0) return;
+        timers = timers.filter((x) => x.at > t);
+        for (const x of due) x.fn();
+      }
     },
   };
 }
 
-const settings = (over = {}) => ({ gopCache: true, queueLengthMs: 30_000, queueMaxBytes: 16 * 1024 * 1024, mwLatencyMs: 350, mwMsgs: 8, ...over });
+/** Media settings for a test; mw_latency 0 (every message written as it comes) unless a test is about the merged write. */
+const settings = (over = {}) => ({ gopCache: true, queueLengthMs: 30_000, queueMaxBytes: 16 * 1024 * 1024, mwLatencyMs: 0, mwMsgs: 8, ...over });
 
 const publisher = (cid = 'pub1') => ({ cid, remote: '127.0.0.1:4000', kicked: [], kick(r) { this.kicked.push(r); } });
 
