@@ -219,9 +219,14 @@ test('one player that reads nothing while 10 others play: it is closed and count
   assert.ok(!left.includes(stuckId), 'the stuck player is gone from /api/v1/clients');
   // the bound: one player's queue (8 MiB) plus what the socket holds, not the whole stream
   assert.ok(peak - rss0 < 64, `the server's memory stayed bounded: ${rss0.toFixed(1)} -> ${peak.toFixed(1)} MB`);
-  // every frame published meanwhile reached every other player (a few may be in flight)
+  // every frame published meanwhile reaches every other player (the last ones may still be held
+  // by the merged write, mw_latency 350 ms: wait for them)
   const sent = pub.frames() - sentFrom;
-  for (const [i, p] of good.entries()) assert.ok(p.frames() - from[i] >= sent - 5, `player ${i} got ${p.frames() - from[i]} of ${sent} frames`);
+  await h.waitFor(
+    () => `every other player to receive the ${sent} frames published meanwhile; they got ${good.map((p, i) => p.frames() - from[i]).join(', ')}`,
+    () => good.every((p, i) => p.frames() - from[i] >= sent),
+    5000,
+  );
 });
 
 test('garbage after the handshake closes that connection only; the server keeps serving', async (t) => {
