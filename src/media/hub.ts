@@ -191,7 +191,7 @@ export class StreamHub {
   private dirty: PlayerConsumer[] = [];
   private flushPending = false;
   /** consumers holding messages for a merged write, asked again by the sweep */
-  private held = new Set<PlayerConsumer>();
+  private readonly held = new Set<PlayerConsumer>();
   private sweepArmed = false;
   private readonly setTimer: (fn: () => void, ms: number) => void;
   private bytesIn = 0;
