@@ -5,7 +5,8 @@
 // npm, run the same way, in the same run), over a 10 s window after every player has its first
 // frame:
 //   - server CPU (utime+stime from /proc/PID/stat) and RSS (VmRSS) with N players, minus the same
-//     with the publisher alone, divided by N;
+//     with the publisher alone, divided by N; and RSS with 2N players minus N, divided by N (the
+//     slope: what one more player costs, without V8's one-time growth while N players connect);
 //   - relay delay: each video frame carries the publisher's send time (same process, same clock);
 //   - every player checked to receive the full bitrate (>= 95% of the media bytes published in the
 //     window), and the load client's own CPU, which must stay below a core to be believed;
@@ -152,10 +153,20 @@ async function measure(server, ramps = RAMP) {
     const idle = await window(server, pub, [], delays);
     const rtmp = await connectAll(PLAYERS, () => rtmpPlayer({ port: server.rtmp, app: 'live', stream: 'bench', delays }));
     const r = await window(server, pub, rtmp, delays);
+    // RSS again with twice the players: the slope is what one more player costs, without what V8
+    // grew once (its young generation grows while hundreds connect at once, and keeps that size)
+    const rtmpMore = await connectAll(PLAYERS, () => rtmpPlayer({ port: server.rtmp, app: 'live', stream: 'bench', delays }));
+    const r2 = await window(server, pub, [...rtmp, ...rtmpMore], delays);
     closeAll(rtmp);
+    closeAll(rtmpMore);
     const flv = await connectAll(PLAYERS, () => flvPlayer({ port: server.http, path: server.flvPath, delays }));
     const f = await window(server, pub, flv, delays);
+    const flvMore = await connectAll(PLAYERS, () => flvPlayer({ port: server.http, path: server.flvPath, delays }));
+    const f2 = await window(server, pub, [...flv, ...flvMore], delays);
     closeAll(flv);
+    closeAll(flvMore);
+    r.rssDouble = r2.rss;
+    f.rssDouble = f2.rss;
     const ramp = [];
     for (const n of ramps) {
       const players = await connectAll(n, () => rtmpPlayer({ port: server.rtmp, app: 'live', stream: 'bench', delays }));
@@ -177,7 +188,7 @@ async function measure(server, ramps = RAMP) {
 
 function perPlayer(m, key) {
   const x = m[key];
-  return { cpu: (x.cpuPct - m.idle.cpuPct) / PLAYERS, mb: (x.rss - m.idle.rss) / PLAYERS };
+  return { cpu: (x.cpuPct - m.idle.cpuPct) / PLAYERS, mb: (x.rss - m.idle.rss) / PLAYERS, mbSlope: (x.rssDouble - x.rss) / PLAYERS };
 }
 
 module.exports = async function media() {
@@ -208,10 +219,10 @@ module.exports = async function media() {
     for (const key of ['rtmp', 'flv']) {
       const pp = perPlayer(m, key);
       const x = m[key];
-      rows.push([name, key === 'rtmp' ? 'RTMP' : 'HTTP-FLV', L.fmt(pp.cpu, 4) + ' %', L.fmt(pp.mb, 3), L.fmt(x.p50, 2), L.fmt(x.p99, 2), `${x.behind}/${PLAYERS}`, L.fmt(x.clientCpuPct, 0) + ' %']);
+      rows.push([name, key === 'rtmp' ? 'RTMP' : 'HTTP-FLV', L.fmt(pp.cpu, 4) + ' %', L.fmt(pp.mb, 3), L.fmt(pp.mbSlope, 3), L.fmt(x.p50, 2), L.fmt(x.p99, 2), `${x.behind}/${PLAYERS}`, L.fmt(x.clientCpuPct, 0) + ' %']);
     }
   }
-  L.table(`media: ${PLAYERS} players of a ${KBPS} kbit/s stream, ${WINDOW_MS / 1000} s window`, ['server', 'players', 'CPU/player (of a core)', 'MB/player', 'delay p50 ms', 'delay p99 ms', 'behind', 'load client CPU'], rows);
+  L.table(`media: ${PLAYERS} players of a ${KBPS} kbit/s stream, ${WINDOW_MS / 1000} s window`, ['server', 'players', 'CPU/player (of a core)', 'MB/player', `MB/player, ${PLAYERS} -> ${2 * PLAYERS}`, 'delay p50 ms', 'delay p99 ms', 'behind', 'load client CPU'], rows);
   const rampRows = [];
   for (const [name, m] of Object.entries(results)) {
     for (const r of m.ramp) rampRows.push([name, r.n, r.error ? `error: ${r.error}` : `${r.behind} behind (min ratio ${L.fmt(r.minRatio, 3)})`, r.error ? '' : L.fmt(r.cpuPct, 0) + ' %', r.error ? '' : L.fmt(r.p99, 1), r.error ? '' : L.fmt(r.clientCpuPct, 0) + ' %']);
@@ -224,8 +235,11 @@ module.exports = async function media() {
     const a = perPlayer(srs, 'rtmp');
     const b = perPlayer(nms, 'rtmp');
     checks.push(['RTMP CPU per player <= half of node-media-server', a.cpu <= b.cpu / 2]);
-    checks.push(['MB per RTMP player <= 0.1', a.mb <= 0.1]);
-    checks.push(['MB per HTTP-FLV player <= 0.1', perPlayer(srs, 'flv').mb <= 0.1]);
+    const f = perPlayer(srs, 'flv');
+    checks.push(['MB per RTMP player <= 0.1 (from idle)', a.mb <= 0.1]);
+    checks.push(['MB per RTMP player <= 0.1 (slope)', a.mbSlope <= 0.1]);
+    checks.push(['MB per HTTP-FLV player <= 0.1 (from idle)', f.mb <= 0.1]);
+    checks.push(['MB per HTTP-FLV player <= 0.1 (slope)', f.mbSlope <= 0.1]);
     if (results[MW0]) checks.push(['p99 relay delay < 10 ms (RTMP, mw_latency 0)', results[MW0].rtmp.p99 < 10]);
     checks.push(['no player behind at 2,000 RTMP players', srs.ramp.some((r) => r.n >= 2000 && r.behind === 0)]);
   }
