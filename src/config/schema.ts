@@ -50,6 +50,11 @@ export interface SrsConfig {
     auth: { enabled: boolean; username: string; password: string };
   };
   httpServer: { enabled: boolean; listen: ListenAddress; dir: string };
+  /**
+   * SRS's Prometheus exporter: /metrics alone on its own port, open to scrapers (the API's port
+   * keeps /metrics behind the API's auth). label and tag mark this server in srs_build_info.
+   */
+  exporter: { enabled: boolean; listen: ListenAddress; label: string; tag: string };
   /** bytes, the RTMP chunk size srs sends with (128..65536); a vhost's chunk_size overrides it */
   chunkSize: number;
   /** the vhost names, in file order (a repeated name once) */
@@ -124,6 +129,7 @@ export const DEFAULTS: SrsConfig = {
     auth: { enabled: false, username: '', password: '' },
   },
   httpServer: { enabled: false, listen: listenOf('8080'), dir: './objs/nginx/html' },
+  exporter: { enabled: false, listen: listenOf('9972'), label: '', tag: '' },
   chunkSize: CHUNK_SIZE_DEFAULT,
   vhosts: [],
   vhostConfigs: [],
@@ -204,6 +210,10 @@ export const FIELDS: readonly FieldSpec[] = [
   { path: 'http_server.enabled', kind: bool, get: (c) => c.httpServer.enabled, set: (c, v) => (c.httpServer.enabled = v as boolean) },
   { path: 'http_server.listen', kind: { type: 'listen' }, get: (c) => c.httpServer.listen, set: (c, v) => (c.httpServer.listen = v as ListenAddress) },
   { path: 'http_server.dir', kind: str, get: (c) => c.httpServer.dir, set: (c, v) => (c.httpServer.dir = v as string) },
+  { path: 'exporter.enabled', kind: bool, get: (c) => c.exporter.enabled, set: (c, v) => (c.exporter.enabled = v as boolean) },
+  { path: 'exporter.listen', kind: { type: 'listen' }, get: (c) => c.exporter.listen, set: (c, v) => (c.exporter.listen = v as ListenAddress) },
+  { path: 'exporter.label', kind: str, get: (c) => c.exporter.label, set: (c, v) => (c.exporter.label = v as string) },
+  { path: 'exporter.tag', kind: str, get: (c) => c.exporter.tag, set: (c, v) => (c.exporter.tag = v as string) },
 ];
 
 /** srs's own directives, not in SRS's vocabulary. */
@@ -218,7 +228,7 @@ export const SRS_OWN_VOCABULARY: Readonly<Record<string, readonly string[]>> = {
  */
 const IMPLEMENTED: ReadonlySet<string> = new Set([
   ...FIELDS.map((f) => f.path),
-  'http_api', 'http_api.raw_api', 'http_api.auth', 'http_server', 'vhost',
+  'http_api', 'http_api.raw_api', 'http_api.auth', 'http_server', 'exporter', 'vhost',
   'http_stream', 'http_stream.enabled', 'http_stream.listen', 'http_stream.dir',
   'rtmp', 'rtmp.listen', 'rtmp.chunk_size',
   'is_full',
@@ -402,6 +412,8 @@ export function buildConfig(directives: readonly Directive[], warnings: ConfigWa
   // SRS renames SRS1's `http_stream` to `http_server` on load (srs_config_transform_vhost).
   const server = block(directives, 'http_server', 'http_server', warnings) ?? block(directives, 'http_stream', 'http_stream', warnings);
   if (server?.children) applyBlock(c, server.children, 'http_server.', `${server.name}.`, warnings);
+  const exporter = block(directives, 'exporter', 'exporter', warnings);
+  if (exporter?.children) applyBlock(c, exporter.children, 'exporter.', 'exporter.', warnings);
 
   const seen = new Map<string, Directive>();
   for (const v of directives.filter((d) => d.name === 'vhost')) {

@@ -368,6 +368,7 @@ export class LifecycleController {
       }),
       rawApi: () => this.config.httpApi.rawApi,
       auth: () => this.config.httpApi.auth,
+      exporter: () => this.config.exporter,
       reload: (trigger) => this.reload(trigger),
       log: () => this.log,
       logStats: () => this.opts.log.stats(),

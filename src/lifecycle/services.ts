@@ -1,7 +1,7 @@
 // The services this srs runs, registered in one place: adding a protocol (HTTP-FLV, the edge, the
 // RTMP session of src/media/) is one more entry here, and no other lifecycle file changes.
 import type { ApiContext } from '../server/http';
-import { httpApiSpecs, httpRoleHandler, httpServerSpecs, rtmpSpecs, type ListenerSet } from '../server/listeners';
+import { exporterSpecs, httpApiSpecs, httpRoleHandler, httpServerSpecs, rtmpSpecs, type ListenerSet } from '../server/listeners';
 import type { ConnectionRegistry } from '../server/registry';
 import { ListenerService, ServiceSet, endpoint } from '../server/service';
 import type { MediaService } from '../media/service';
@@ -36,5 +36,6 @@ export function registerServices(services: ServiceSet, deps: ServiceDeps): Servi
   );
   services.register(new ListenerService({ ...common, name: 'http_api', roles: ['http_api'], listeners: httpApiSpecs, handlers: { http_api: http }, active: active(['http_api']) }));
   services.register(new ListenerService({ ...common, name: 'http_server', roles: ['http_server'], listeners: httpServerSpecs, handlers: { http_server: http }, active: active(['http_server']) }));
+  services.register(new ListenerService({ ...common, name: 'exporter', roles: ['exporter'], listeners: exporterSpecs, handlers: { exporter: http }, active: active(['exporter']) }));
   return services;
 }

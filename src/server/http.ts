@@ -39,6 +39,8 @@ export interface ApiContext {
   upgrade(): { generation: number; parentPid: number | null; inherited: string[] };
   rawApi(): { enabled: boolean; allowReload: boolean };
   auth(): { enabled: boolean; username: string; password: string };
+  /** exporter { label; tag; }: this server's marks in srs_build_info, when wired */
+  exporter?(): { label: string; tag: string };
   /** the current logger (its level follows reloads) */
   log(): import('pino').Logger;
   /** the API's reload (rpc=reload): resolves with the outcome */
@@ -267,7 +269,9 @@ function routerPath(url: string): string {
 
 function metricsHandler(ctx: ApiContext) {
   return async (_req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const { contentType, body } = await ctx.metrics.render({ logStats: ctx.logStats, media: ctx.media?.counters });
+    const marks = ctx.exporter?.();
+    const build = { version: ctx.version, label: marks?.label ?? '', tag: marks?.tag ?? '' };
+    const { contentType, body } = await ctx.metrics.render({ logStats: ctx.logStats, media: ctx.media?.counters, build });
     return reply.type(contentType).send(body);
   };
 }

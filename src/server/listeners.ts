@@ -17,7 +17,7 @@ import type { FdGuard } from './fd-guard';
 export { endpoint, hostOf, type ListenerSpec } from './service';
 
 /** The roles srs has today; a service may register others (the type stays open). */
-export type ListenerRole = 'rtmp' | 'http_api' | 'http_server' | 'http_api+http_server' | (string & {});
+export type ListenerRole = 'rtmp' | 'http_api' | 'http_server' | 'exporter' | 'http_api+http_server' | (string & {});
 
 /** The RTMP listeners a config asks for: one per distinct `listen` endpoint. */
 export function rtmpSpecs(cfg: SrsConfig): ListenerSpec[] {
@@ -45,9 +45,16 @@ export function httpServerSpecs(cfg: SrsConfig): ListenerSpec[] {
   return [{ key: `http_server@${endpoint(a)}:${cfg.httpServer.dir}`, role: 'http_server', address: a, api: false, files: cfg.httpServer.dir, shares: 'http' }];
 }
 
+/** SRS's exporter port: /metrics alone, open (it shares a port with the other HTTP roles). */
+export function exporterSpecs(cfg: SrsConfig): ListenerSpec[] {
+  if (!cfg.exporter.enabled) return [];
+  const a = cfg.exporter.listen;
+  return [{ key: `exporter@${endpoint(a)}`, role: 'exporter', address: a, api: false, files: null, shares: 'http' }];
+}
+
 /** The listeners of srs's own services, in a stable order (the same as the ServiceSet gives). */
 export function listenerSpecs(cfg: SrsConfig): ListenerSpec[] {
-  return mergeSpecs([...rtmpSpecs(cfg), ...httpApiSpecs(cfg), ...httpServerSpecs(cfg)]);
+  return mergeSpecs([...rtmpSpecs(cfg), ...httpApiSpecs(cfg), ...httpServerSpecs(cfg), ...exporterSpecs(cfg)]);
 }
 
 export interface Listener {
@@ -463,7 +470,7 @@ export function httpRoleHandler(api: ApiContext, registry: ConnectionRegistry): 
   return {
     kind: 'http',
     async build(spec: ListenerSpec): Promise<HttpApp> {
-      const app = await buildHttpApp(api, { api: spec.api, files: spec.files });
+      const app = await buildHttpApp(api, { api: spec.api, files: spec.files, exporter: spec.role.split('+').includes('exporter') });
       app.server.on('request', (req: http.IncomingMessage, res: http.ServerResponse) => {
         (req.socket as HttpSocket).srsRequest = req;
         const conn = (req.socket as HttpSocket).srsConnection;

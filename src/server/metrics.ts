@@ -44,6 +44,13 @@ class Tally {
   }
 }
 
+/** What srs_build_info carries: the version, and SRS's `exporter { label; tag; }` ('' when unset). */
+export interface BuildInfo {
+  version: string;
+  label: string;
+  tag: string;
+}
+
 export class Metrics {
   private readonly accepted = new Tally();
   private readonly refused = new Tally();
@@ -57,6 +64,8 @@ export class Metrics {
   private logStats: (() => LogStats) | undefined;
   /** the stream hub's counters, when the media service is wired */
   private mediaStats: (() => MediaCounters) | undefined;
+  /** version, and the exporter's label and tag, for srs_build_info */
+  private build: BuildInfo = { version: '', label: '', tag: '' };
 
   constructor(connections: ConnectionRegistry, startedAt: number) {
     this.connections = connections;
@@ -83,9 +92,10 @@ export class Metrics {
    * The Prometheus text. `sources.logStats`, when given, adds srs_log_write_failures_total and
    * srs_log_dropped_lines_total (absent otherwise: no made-up zeros).
    */
-  async render(sources: { logStats?: () => LogStats; media?: () => MediaCounters } = {}): Promise<{ contentType: string; body: string }> {
+  async render(sources: { logStats?: () => LogStats; media?: () => MediaCounters; build?: BuildInfo } = {}): Promise<{ contentType: string; body: string }> {
     this.logStats = sources.logStats;
     this.mediaStats = sources.media;
+    if (sources.build) this.build = sources.build;
     const registry = await this.promRegistry();
     if (this.logStats && !registry.getSingleMetric('srs_log_write_failures_total')) this.addLogCounters(registry);
     if (this.mediaStats && !registry.getSingleMetric('srs_streams')) this.addMediaMetrics(registry);
@@ -176,6 +186,14 @@ export class Metrics {
     counter('srs_config_reloads_total', 'Config reloads by result', ['result'], this.reloads);
     gauge('srs_connections', 'Open connections per listener', ['listener'], (g) => {
       for (const [listener, n] of Object.entries(self.connections.countByListener())) g.set({ listener }, n);
+    });
+    // SRS's srs_build_info: 1, labelled with the version and, when set, exporter { label; tag; }
+    gauge('srs_build_info', 'A constant 1 labelled with the version, and the exporter\'s label and tag when set', ['version', 'label', 'tag'], (g) => {
+      const b = self.build;
+      const labels: Labels = { version: b.version };
+      if (b.label) labels.label = b.label;
+      if (b.tag) labels.tag = b.tag;
+      g.set(labels, 1);
     });
     gauge('srs_uptime_seconds', 'Seconds since the server started', [], (g) => g.set({}, (Date.now() - self.startedAt) / 1000));
     gauge('srs_config_last_reload_successful', 'Whether the last reload succeeded (1) or failed (0); 1 before any', [], (g) => g.set({}, self.lastReload && !self.lastReload.ok ? 0 : 1));

@@ -16,7 +16,7 @@ test('variable names: dotted path, upper-cased, dots to _', () => {
   assert.equal(envVariableFor('http_api.raw_api.allow_reload'), 'SRS_HTTP_API_RAW_API_ALLOW_RELOAD');
   assert.equal(envVariableFor('listen'), 'SRS_LISTEN');
   assert.equal(envVariableFor('daemon'), 'SRS_DAEMON');
-  assert.equal(FIELDS.length, 30);
+  assert.equal(FIELDS.length, 34);
 });
 
 test('overrides win over the file and are reported', () => {

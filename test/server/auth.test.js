@@ -174,3 +174,33 @@ test('a malformed URL on the API port is 401 without credentials, 400 in the one
   assert.equal(body.error, 'SRS_ERR_API_BAD_URL');
   assert.match(body.message, /^GET \/%%: /);
 });
+
+test('SRS\'s exporter port serves /metrics open to scrapers, with its label and tag, and nothing else; a reload turns it on and off', async (t) => {
+  const fs = require('node:fs');
+  const dir = h.tmpdir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const [rtmp, api, exporter] = await h.freePorts(3);
+  const auth = 'auth { enabled on; username admin; password secret; } raw_api { enabled on; allow_reload on; }';
+  const withExporter = `exporter { enabled on; listen ${exporter}; label cn-beijing; tag cn-edge; }`;
+  const file = h.writeConfig(dir, { rtmp, api, apiExtra: auth, extra: withExporter });
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  const m = await rawRequest(exporter, 'GET', '/metrics');
+  assert.equal(m.status, 200, `no credentials needed on the exporter port: ${m.body.slice(0, 200)}`);
+  assert.match(m.body, /^srs_build_info\{version="[\d.]+",label="cn-beijing",tag="cn-edge"\} 1$/m);
+  assert.match(m.body, /^srs_connections_accepted_total\{listener="exporter"\} \d+$/m);
+  for (const p of ['/api/v1/summaries', '/api/v1/raw?rpc=reload', '/healthz', '/index.html']) {
+    const r = await rawRequest(exporter, 'GET', p);
+    assert.equal(r.status, 404, `${p} on the exporter port: ${r.status} ${r.body.slice(0, 200)}`);
+  }
+  assert.equal((await rawRequest(api, 'GET', '/metrics')).status, 401, 'the API port keeps /metrics behind auth');
+  // a reload without the block closes the port; with it again, opens it
+  h.writeConfig(dir, { rtmp, api, apiExtra: auth });
+  srs.kill('SIGHUP');
+  await h.waitFor('the exporter port to close after a reload without exporter { }', async () => !(await h.canConnect(exporter)), 10000, 50);
+  h.writeConfig(dir, { rtmp, api, apiExtra: auth, extra: withExporter });
+  srs.kill('SIGHUP');
+  await h.waitFor('the exporter port to open again after a reload with exporter { }', () => h.canConnect(exporter), 10000, 50);
+  assert.equal((await rawRequest(exporter, 'GET', '/metrics')).status, 200);
+});
