@@ -612,6 +612,8 @@ export interface MediaSettings {
   queueLengthMs: number;
   mwLatencyMs: number;
   mwMsgs: number;
+  /** play { time_jitter }: SRS's default full */
+  timeJitter: 'full' | 'zero' | 'off';
   firstPktTimeoutMs: number;
   normalTimeoutMs: number;
   /** bytes: Window Acknowledgement Size to send; in: 0 = not set */
@@ -643,6 +645,7 @@ export function mediaSettingsFor(config: SrsConfig, name: string): MediaSettings
     mwLatencyMs: v.play.mwLatency,
     // SRS_PERF_MW_MIN_MSGS, or SRS_PERF_MW_MIN_MSGS_REALTIME with min_latency on
     mwMsgs: v.play.mwMsgs ?? (v.minLatency ? 0 : 8),
+    timeJitter: v.play.timeJitter,
     firstPktTimeoutMs: v.publish.firstPktTimeout,
     normalTimeoutMs: v.publish.normalTimeout,
     inAckSize: v.inAckSize,

@@ -1,8 +1,9 @@
 // The stream hub: one live source per stream key, the players attached to it, and the snapshot the
 // HTTP API and /metrics read. The contract between the RTMP session and the fan-out is the set of
-// types below (see /work/brief/media-contract.md); the session never touches a source's internals.
+// types below; the session never touches a source's internals.
 // Source: SRS srs_app_source.cpp (SrsLiveSource, SrsLiveSourceManager), srs_app_statistic.cpp.
 
+import type { TimeJitter } from './jitter';
 import type { RtmpMessage } from './message';
 import { PlayerConsumer, type ConsumerHost } from './consumer';
 import { LiveSource } from './source';
@@ -35,6 +36,8 @@ export interface MediaSettings {
   mwLatencyMs: number;
   /** play { mw_msgs 8 }: a merged write waits for more than this many messages (SRS caps it at 128) */
   mwMsgs: number;
+  /** play { time_jitter full }: how timestamps are corrected for players (jitter.ts); absent: full */
+  timeJitter?: TimeJitter;
 }
 
 /** How often held players are checked against the wall clock (ms); a stalled stream's last
@@ -48,6 +51,7 @@ export const DEFAULT_MEDIA_SETTINGS: Readonly<MediaSettings> = Object.freeze({
   queueMaxBytes: 16 * 1024 * 1024,
   mwLatencyMs: 350,
   mwMsgs: 8,
+  timeJitter: 'full',
 });
 
 /** What the hub needs of a publishing session. */

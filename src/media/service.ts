@@ -23,7 +23,7 @@ export const DRAIN_SWEEP_MS = 200;
 
 /** The hub's settings of a vhost, from the config's resolved vhost settings. */
 export function hubSettings(v: VhostMedia): MediaSettings {
-  return { gopCache: v.gopCache, queueLengthMs: v.queueLengthMs, queueMaxBytes: PLAYER_QUEUE_MAX_BYTES, mwLatencyMs: v.mwLatencyMs, mwMsgs: v.mwMsgs };
+  return { gopCache: v.gopCache, queueLengthMs: v.queueLengthMs, queueMaxBytes: PLAYER_QUEUE_MAX_BYTES, mwLatencyMs: v.mwLatencyMs, mwMsgs: v.mwMsgs, timeJitter: v.timeJitter };
 }
 
 /** What the API and the file server ask of the media side (see ApiContext.media). */

@@ -7,6 +7,7 @@ import { GopCache } from './gop-cache';
 import { Kbps30 } from './kbps';
 import { MessageType, type RtmpMessage } from './message';
 import { SharedMessage } from './shared-message';
+import { TimestampJitter } from './jitter';
 import type { PlayerConsumer } from './consumer';
 import type { MediaSettings, PublisherHandle, StreamKey } from './hub';
 
@@ -54,6 +55,8 @@ export class LiveSource {
   private gop: GopCache;
   private maxTs = -1;
   private time = 0;
+  /** what players are sent as timestamps: corrected once here, across publishers (time_jitter) */
+  private readonly jitter = new TimestampJitter();
   private sawVideo = false;
 
   constructor(key: StreamKey, id: string, settings: MediaSettings, now: () => number) {
@@ -84,6 +87,7 @@ export class LiveSource {
     this.settings = settings;
     this.gop = new GopCache(settings.queueMaxBytes);
     this.maxTs = -1;
+    this.jitter.restart();
     for (const c of this.consumers) c.sink.published();
   }
 
@@ -129,7 +133,8 @@ export class LiveSource {
       header = s.metadata;
     } else return;
     this.recv.add(msg.payload.length);
-    const m = new SharedMessage(type, msg.timestamp, payload, this.advance(msg.timestamp, type), keyframe, header);
+    const ts = this.jitter.correct(msg.timestamp, type !== MessageType.DataAmf0, this.settings.timeJitter ?? 'full');
+    const m = new SharedMessage(type, ts, payload, this.advance(msg.timestamp, type), keyframe, header);
     if (header) {
       if (type === MessageType.Video) this.videoSh = m;
       else if (type === MessageType.Audio) this.audioSh = m;

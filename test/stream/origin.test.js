@@ -140,9 +140,10 @@ test('a second publisher to a live stream is refused; the first one and its play
   assert.equal(s.publish.active, true);
 });
 
-test('a publisher leaves and returns: its players get UnpublishNotify, stay connected and resume', async (t) => {
+test('a publisher leaves and returns: its players get UnpublishNotify, stay connected and resume, their timestamps carrying on (time_jitter full)', async (t) => {
+  const P = require('./players');
   const first = await live(t, 'again');
-  const players = await Promise.all(Array.from({ length: 3 }, () => rtmpPlayer({ port: srv.rtmp, app: 'live', stream: 'again' })));
+  const players = await Promise.all(Array.from({ length: 3 }, () => P.rtmp(srv.rtmp, 'live', 'again')));
   t.after(() => players.forEach((p) => p.socket.destroy()));
   await h.waitFor('every player receives frames', () => players.every((p) => p.frames() > m.FPS), 15000);
   first.pub.kill('SIGKILL');
@@ -152,6 +153,12 @@ test('a publisher leaves and returns: its players get UnpublishNotify, stay conn
   const pub = m.publish(source, srv.url('again'));
   t.after(() => pub.kill());
   await h.waitFor(() => `every player resumes (frames ${players.map((p) => p.frames())} from ${at})`, () => players.every((p, i) => p.frames() > at[i] + m.FPS), 20000);
+  // the new publisher starts again at 0; its players see no step back and no jump (the first
+  // video message is the sequence header, stamped when the stream began)
+  for (const [i, p] of players.entries()) {
+    const gap = P.largestGap(p.timestamps().slice(1));
+    assert.ok(gap.gap <= 250, `player ${i}: the republish shows in its video timestamps: ${JSON.stringify(gap)}`);
+  }
 });
 
 test('API: /api/v1/streams in SRS shape, /api/v1/clients with types, DELETE kicks a client', async (t) => {

@@ -351,7 +351,8 @@ test('AMF3 command messages (type 17) are answered; Acknowledgement is sent afte
 });
 
 test('aggregate messages are split into their audio and video messages', async (t) => {
-  const srv = await startServer(t);
+  // the publisher's timestamps as they are (time_jitter off), to see the aggregate's own
+  const srv = await startServer(t, { settings: { media: { ...DEFAULT_MEDIA_SETTINGS, timeJitter: 'off' } } });
   const pub = await srv.connect();
   await pub.publish('agg');
   const player = await srv.connect();
