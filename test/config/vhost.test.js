@@ -39,6 +39,7 @@ test('defaults are SRS\'s (srs_app_config.cpp getters, srs_core_performance.hpp)
     queueLengthMs: 30000,
     mwLatencyMs: 350,
     mwMsgs: 8,
+    timeJitter: 'full',
     firstPktTimeoutMs: 20000,
     normalTimeoutMs: 5000,
     inAckSize: 0,

@@ -458,8 +458,9 @@ export class RtmpSession implements PlayerSink, PublisherHandle {
     this.role = 'rtmp-player';
     this.key = key;
     this.disarm();
-    // SRS start_play: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess; not Data.Start
-    // (SRS leaves it out: FFmpeg shows an empty data stream for it)
+    // SRS start_play: StreamBegin, Play.Reset, Play.Start, |RtmpSampleAccess; not Data.Start,
+    // which SRS dropped (ossrs/srs#3767): ffmpeg sees an empty data stream in it and waits out its
+    // whole analyzeduration before playing
     this.send([userControl(UserControlEvent.StreamBegin, STREAM_ID), cmd.Status.playReset(STREAM_ID), cmd.Status.playStart(STREAM_ID), cmd.Status.sampleAccess(STREAM_ID)]);
     this.consumer = this.deps.hub.play(key, this, settings.media);
     this.deps.log.info({ cid: this.cid, remote: this.remote, stream: `${key.vhost}/${key.app}/${key.stream}`, param: req.param, start: p.start }, 'rtmp play');
