@@ -57,6 +57,8 @@ export class PlayerConsumer implements Consumer {
   private heldSince = 0;
   /** the start-up batch (metadata, sequence headers, GOP) is written at once, not merged */
   private started = false;
+  /** in the hub's held set (owned by the hub's sweep, which clears it) */
+  held = false;
   private overflows: number[] = [];
 
   constructor(sink: PlayerSink, private readonly settings: MediaSettings, private readonly host: ConsumerHost) {
@@ -101,8 +103,17 @@ export class PlayerConsumer implements Consumer {
       return;
     }
     if (this.blocked || this.paused || this.scheduled) return;
-    if (this.due()) this.host.schedule(this);
-    else this.host.hold(this);
+    // the clock is the sweep's business (hub.ts): here, once per message per player, only the span
+    if (this.due(false)) this.host.schedule(this);
+    else if (!this.held) {
+      this.held = true;
+      this.host.hold(this);
+    }
+  }
+
+  /** A new publish: its start-up batch (metadata, sequence headers, first keyframe) goes at once. */
+  startOver(): void {
+    this.started = false;
   }
 
   /**
@@ -112,12 +123,12 @@ export class PlayerConsumer implements Consumer {
    * here by the wall clock too (mw_latency after the oldest held message arrived), so a stream
    * that stalls does not strand what was sent. mw_latency 0 writes every message at once.
    */
-  due(): boolean {
+  due(byClock = true): boolean {
     if (this.head === this.q.length) return false;
     const latency = this.settings.mwLatencyMs;
     if (latency <= 0 || !this.started) return true;
-    if (this.host.now() - this.heldSince >= latency) return true;
-    return this.q.length - this.head > this.settings.mwMsgs && this.q[this.q.length - 1].streamTime - this.q[this.head].streamTime > latency;
+    if (this.q.length - this.head > this.settings.mwMsgs && this.q[this.q.length - 1].streamTime - this.q[this.head].streamTime > latency) return true;
+    return byClock && this.host.now() - this.heldSince >= latency;
   }
 
   /**

@@ -147,8 +147,14 @@ export function serveHttpFlv(req: IncomingMessage, res: ServerResponse, hub: Str
     consumer.drained();
   };
   socket?.on('drain', onDrain);
+  // The HTTP sockets are half-open (a client's FIN ends its request, not our answer), but a
+  // player that sends its FIN has left: without this, one that leaves while its stream has no
+  // publisher (nothing written, so no reset to notice) would hold its slot and consumer for good.
+  const onEnd = (): void => void res.destroy();
+  socket?.once('end', onEnd);
   res.once('close', () => {
     socket?.off('drain', onDrain);
+    socket?.off('end', onEnd);
     sink.ended = true;
     consumer.close();
   });

@@ -427,9 +427,12 @@ export class StreamHub {
   private sweep(): void {
     this.sweepArmed = false;
     for (const c of this.held) {
-      if (c.closed || c.queued === 0 || c.scheduled) this.held.delete(c);
-      else if (c.due()) {
+      if (c.closed || c.queued === 0 || c.scheduled) {
         this.held.delete(c);
+        c.held = false;
+      } else if (c.due()) {
+        this.held.delete(c);
+        c.held = false;
         c.flush();
       }
     }

@@ -37,13 +37,22 @@ export class TimestampJitter {
    * @returns the timestamp to send players (ms, 32-bit)
    */
   correct(ts: number, av: boolean, mode: TimeJitter): number {
-    if (mode === 'off') return ts >>> 0;
-    if (mode === 'zero') {
-      if (this.base === null) this.base = ts;
-      return Math.max(0, ts - this.base) >>> 0;
+    if (mode !== 'full') {
+      let out = ts >>> 0;
+      if (mode === 'zero') {
+        if (this.base === null) this.base = ts;
+        // 32-bit difference: a wrap at 2^32 ms is one more step, not a fall to 0
+        out = Math.max(0, (ts - this.base) | 0);
+      }
+      // kept in every mode, so a reload that turns `full` on carries on from here
+      if (av) {
+        this.lastIn = ts;
+        this.lastOut = out;
+      }
+      return out;
     }
     if (!av) return Math.max(0, this.lastOut) >>> 0;
-    // 32-bit difference: a wrap at 2^32 ms is a jump like any other
+    // 32-bit difference: a wrap at 2^32 ms is one more small step, not a jump
     let delta = (ts - this.lastIn) | 0;
     if (delta < -MAX_JITTER_MS || delta > MAX_JITTER_MS) delta = JUMP_STEP_MS;
     this.lastOut = Math.max(0, this.lastOut + delta);

@@ -7,7 +7,7 @@ import { muxFlvTag } from './flv';
 
 export class SharedMessage {
   readonly type: number;
-  /** ms as the publisher sent it (uint32) */
+  /** ms (uint32) as players are sent it: the publisher's, corrected by time_jitter (jitter.ts) */
   readonly timestamp: number;
   readonly payload: Buffer;
   /** ms on the source's monotonic media clock (see Source): what queues measure their length in */

@@ -88,7 +88,10 @@ export class LiveSource {
     this.gop = new GopCache(settings.queueMaxBytes);
     this.maxTs = -1;
     this.jitter.restart();
-    for (const c of this.consumers) c.sink.published();
+    for (const c of this.consumers) {
+      c.startOver();
+      c.sink.published();
+    }
   }
 
   /** The publisher left: forget its headers and GOP (the next one sends its own); players stay. */

@@ -235,7 +235,7 @@ export function buildSnapshot(ctx: ConsoleContext, own: ReadonlySet<Socket> = ne
     ? { phase: g.phase, detailed: true, since: g.since, quitAt: g.quitAt, startWaitMs: g.startWaitMs, finalWaitMs: g.finalWaitMs, maxWaitMs: g.maxWaitMs, reason: g.reason, open }
     : { phase: ctx.isReady() ? 'idle' : 'quitting', detailed: false, since: null, quitAt: null, startWaitMs: null, finalWaitMs: null, maxWaitMs: null, reason: null, open };
   const listeners = listenerRows(ctx);
-  const files = listeners.find((l) => (l.role === 'http_server' || l.role === 'http_api+http_server') && l.endpoint !== null);
+  const files = listeners.find((l) => l.role.split('+').includes('http_server') && l.endpoint !== null);
   return {
     at: now,
     process: {

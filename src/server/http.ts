@@ -207,7 +207,7 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
 
   if (roles.api) {
     registerCors(app, ctx);
-    registerApi(app, ctx);
+    registerApi(app, ctx, roles.exporter === true);
     registerConsole(app, ctx);
   }
   if (roles.exporter && !roles.api) {
@@ -317,7 +317,8 @@ function readCpuPercent(): { user: number; system: number } {
   return { user: u.user / 1000, system: u.system / 1000 };
 }
 
-function registerApi(app: FastifyInstance, ctx: ApiContext): void {
+/** @param exporter the exporter shares this port: /metrics is open here, as on its own port */
+function registerApi(app: FastifyInstance, ctx: ApiContext, exporter: boolean): void {
   const api = { config: { srsAccess: 'api' } satisfies RouteConfig };
   const open = { config: { srsAccess: 'open' } satisfies RouteConfig };
   const routes = ['/api/v1/versions', '/api/v1/summaries', '/api/v1/streams', '/api/v1/clients', '/api/v1/raw', '/healthz', '/readyz', '/metrics'];
@@ -446,7 +447,7 @@ function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   app.get('/api/v1/ready', api, async (_req, reply) =>
     ctx.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'quitting' }),
   );
-  // On the API's port /metrics is the API's (auth when enabled); SRS's open scrape port is the
-  // exporter listener (HttpRoles.exporter).
-  app.get('/metrics', api, metricsHandler(ctx));
+  // On the API's port /metrics is the API's (auth when enabled), unless the operator put SRS's
+  // open scrape port (the exporter) on this port too: then it is open, as the exporter promises.
+  app.get('/metrics', exporter ? open : api, metricsHandler(ctx));
 }

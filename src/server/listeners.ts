@@ -45,7 +45,7 @@ export function httpServerSpecs(cfg: SrsConfig): ListenerSpec[] {
   return [{ key: `http_server@${endpoint(a)}:${cfg.httpServer.dir}`, role: 'http_server', address: a, api: false, files: cfg.httpServer.dir, shares: 'http' }];
 }
 
-/** SRS's exporter port: /metrics alone, open (it shares a port with the other HTTP roles). */
+/** SRS's exporter port: /metrics alone, open (it may share a port with the other HTTP roles). */
 export function exporterSpecs(cfg: SrsConfig): ListenerSpec[] {
   if (!cfg.exporter.enabled) return [];
   const a = cfg.exporter.listen;
@@ -430,7 +430,7 @@ export const IDLE_HTTP_GRACE_MS = 200;
  */
 export const LINGERING_CLOSE_MS = 5000;
 
-type HttpSocket = net.Socket & { srsConnection?: Connection; srsRequest?: http.IncomingMessage };
+type HttpSocket = net.Socket & { srsConnection?: Connection; srsRequest?: http.IncomingMessage; srsLingering?: boolean };
 
 /**
  * Replaces the socket's destroySoon, which node's HTTP server calls once the last response on a
@@ -441,8 +441,10 @@ type HttpSocket = net.Socket & { srsConnection?: Connection; srsRequest?: http.I
 function lingerOnClose(socket: HttpSocket): void {
   const destroySoon = socket.destroySoon.bind(socket);
   socket.destroySoon = (): void => {
+    if (socket.srsLingering) return;
     const req = socket.srsRequest;
     if (req === undefined || req.complete || socket.destroyed || socket.readableEnded) return destroySoon();
+    socket.srsLingering = true;
     const done = (): void => {
       clearTimeout(timer);
       req.off('end', done);
@@ -502,7 +504,8 @@ export function httpRoleHandler(api: ApiContext, registry: ConnectionRegistry): 
         // an idle socket goes, but not one that has just answered: its client may have the next
         // request on the wire, which then gets `Connection: close` instead of a reset
         const closeIfIdle = (): void => {
-          if (socket.destroyed || connection.inFlight > 0) return;
+          // a lingering socket ends itself (lingerOnClose): destroying it is the reset it avoids
+          if (socket.destroyed || connection.inFlight > 0 || (socket as HttpSocket).srsLingering) return;
           const wait = IDLE_HTTP_GRACE_MS - (Date.now() - connection.idleSince);
           if (wait > 0) setTimeout(closeIfIdle, wait).unref();
           else socket.destroy();

@@ -45,10 +45,12 @@ export const API_MAX_CONNECTIONS = 32;
 
 /** The pool a listener role's connections go to (roles as listeners.ts names them). */
 export function poolOf(listener: string): SlotPool {
-  // the exporter (SRS's metrics port, once wired) is scraped like a probe: it keeps its slots too
-  if (listener === 'http_api' || listener === 'exporter') return 'api';
-  if (listener === 'http_api+http_server') return 'shared';
-  return 'main';
+  // the exporter (SRS's metrics port) is scraped like a probe: it keeps its slots too; a port that
+  // also serves files shares them (roles on one port are joined by '+', listeners.ts)
+  const roles = listener.split('+');
+  const probes = roles.includes('http_api') || roles.includes('exporter');
+  if (!probes) return 'main';
+  return roles.includes('http_server') ? 'shared' : 'api';
 }
 
 export class ConnectionRegistry extends EventEmitter {

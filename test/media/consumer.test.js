@@ -230,3 +230,25 @@ test('a stream older than queue_length: a late player gets the sequence headers 
   m.runTicks();
   assert.ok(late.closedWith === 'fell behind' || c.queuedBytes <= 3 * 1024 * 1024, 'the blocked player was bounded');
 });
+
+test('merged write: after a republish, the new start-up batch goes at once, not after mw_latency', () => {
+  const m = manual();
+  const hub = new StreamHub(m);
+  const st = settings({ mwLatencyMs: 350, mwMsgs: 8 });
+  const sink = fakeSink('p');
+  hub.play(KEY, sink, st);
+  let src = hub.publish(KEY, publisher(), st);
+  src.feed(video(0, { sh: true }));
+  src.feed(video(0, { key: true }));
+  m.runTicks();
+  assert.strictEqual(sink.batches.length, 1);
+  src.feed(audio(23));
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 2, 'merged: held');
+  src.unpublish();
+  assert.strictEqual(sink.payloads().length, 3, 'written before unpublished()');
+  src = hub.publish(KEY, publisher('pub2'), st);
+  src.feed(video(0, { sh: true }));
+  m.runTicks();
+  assert.strictEqual(sink.payloads().length, 4, 'the new publish\'s sequence header went at once');
+});

@@ -33,6 +33,11 @@ test('zero: each publish starts at 0; off: as sent', () => {
   j.restart();
   assert.deepStrictEqual([500, 540].map((t) => j.correct(t, true, 'zero')), [0, 40]);
   assert.strictEqual(j.correct(100, true, 'zero'), 0, 'never below 0');
+  // a publish whose clock wraps at 2^32 ms goes on counting
+  const w = new TimestampJitter();
+  assert.deepStrictEqual([0xffffff00, 0xffffffff, 20].map((t) => w.correct(t, true, 'zero')), [0, 0xff, 0x114]);
+  // a reload that turns full on carries on from where zero left
+  assert.strictEqual(w.correct(60, true, 'full'), 0x114 + 40);
   const off = new TimestampJitter();
   assert.deepStrictEqual([7, 0xffffffff, 3].map((t) => off.correct(t, true, 'off')), [7, 0xffffffff, 3]);
 });

@@ -204,3 +204,23 @@ test('SRS\'s exporter port serves /metrics open to scrapers, with its label and 
   await h.waitFor('the exporter port to open again after a reload with exporter { }', () => h.canConnect(exporter), 10000, 50);
   assert.equal((await rawRequest(exporter, 'GET', '/metrics')).status, 200);
 });
+
+test('the exporter on the API\'s own port: /metrics is open there, the API keeps its auth, and the port keeps the API\'s own slots', async (t) => {
+  const fs = require('node:fs');
+  const dir = h.tmpdir();
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const [rtmp, api] = await h.freePorts(2);
+  const file = h.writeConfig(dir, { rtmp, api, apiExtra: 'auth { enabled on; username admin; password secret; }', extra: `exporter { enabled on; listen ${api}; }`, maxConnections: 1 });
+  const srs = h.startSrs(['-c', file], { cwd: dir });
+  t.after(() => srs.kill());
+  await srs.waitForLine(/ready, pid/);
+  assert.equal((await rawRequest(api, 'GET', '/metrics')).status, 200, 'the exporter promises an open /metrics');
+  assert.equal((await rawRequest(api, 'GET', '/api/v1/summaries')).status, 401, 'the API keeps its auth');
+  // max_connections 1, held by an RTMP client: the shared port still answers from the API's slots
+  const held = net.connect({ port: rtmp, host: '127.0.0.1' });
+  t.after(() => held.destroy());
+  await new Promise((resolve, reject) => held.once('connect', resolve).once('error', reject));
+  await h.waitFor('the RTMP connection counted', async () => /srs_connections\{listener="rtmp"\} 1/.test((await rawRequest(api, 'GET', '/metrics')).body), 5000, 20);
+  const probe = await rawRequest(api, 'GET', '/healthz');
+  assert.equal(probe.status, 200, `a probe on the API+exporter port while max_connections is full: ${probe.status}`);
+});

@@ -256,3 +256,29 @@ test('garbage after the handshake closes that connection only; the server keeps 
   const streams = await m.probeStreams(srv.url('fuzz'));
   assert.ok(streams.some((s) => s.codec_type === 'video'), 'a player still gets the stream after 100 garbage connections');
 });
+
+test('an HTTP-FLV player that leaves (FIN) while its stream has no publisher is gone at once: no slot, no client row', async () => {
+  const net = require('node:net');
+  const inClients = async () => (await api('/api/v1/clients')).json.clients.filter((c) => c.type === 'flv-play' && c.url === '/live/nobody').length;
+  const s = net.connect({ port: srv.http, host: '127.0.0.1' });
+  let closed = false;
+  s.on('close', () => (closed = true));
+  s.on('error', () => {});
+  let head = '';
+  await new Promise((resolve, reject) => {
+    s.on('connect', () => s.write('GET /live/nobody.flv HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n'));
+    const timer = setTimeout(() => reject(new Error(`no response head within 10 s: ${JSON.stringify(head)}`)), 10_000);
+    s.on('data', (d) => {
+      head += d;
+      if (head.includes('\r\n\r\n')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  assert.match(head, /^HTTP\/1\.1 200 /);
+  await h.waitFor('the waiting FLV player in /api/v1/clients', async () => (await inClients()) === 1, 10000, 50);
+  s.end(); // the player leaves: FIN, and it reads on
+  await h.waitFor('the server to close the connection of the HTTP-FLV player that sent its FIN', () => closed, 10000, 20);
+  await h.waitFor('the player gone from /api/v1/clients', async () => (await inClients()) === 0, 10000, 50);
+});
