@@ -56,6 +56,7 @@ function slowResponse() {
     uncork() {},
     write: () => false,
     on() {},
+    once() {},
     off() {},
     destroy() {
       this.destroyed = true;
