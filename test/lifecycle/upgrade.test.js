@@ -284,8 +284,19 @@ test('a quit during an upgrade leaves one consistent state: whoever serves holds
   await h.waitFor(`old pid ${old} to exit`, () => h.pidGone(old), 10000);
   // let a new process that was already ready settle in; one that was still starting was killed
   await h.waitFor('no process left starting', () => !fs.readdirSync(s.dir).some((f) => f.startsWith('srs.pid.new.')), 5000);
-  const serving = await h.canConnect(s.api);
   const { isPidFileLocked, readPid } = require('../../dist/lifecycle/pidfile.js');
+  // A new process killed while it started holds the inherited listening socket until the kernel
+  // has torn it down, a few ms after SIGKILL on a loaded machine: the port still takes connections
+  // that no one will serve. Wait, with a bound, for the state the quit leaves.
+  const { serving } = await h.waitFor(
+    'the API port and the pid file to agree: both held by the process that serves, or neither',
+    async () => {
+      const open = await h.canConnect(s.api);
+      return open === isPidFileLocked(s.pidFile) ? { serving: open } : null;
+    },
+    5000,
+    20,
+  );
   if (serving) {
     const pid = readPid(s.pidFile);
     h.track(pid);
