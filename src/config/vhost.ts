@@ -161,8 +161,8 @@ const LEGACY_CLUSTER = ['mode', 'origin', 'token_traverse', 'vhost', 'debug_srs_
 export const VHOST_IMPLEMENTED: readonly string[] = [
   'vhost', 'vhost.enabled', 'vhost.chunk_size',
   'vhost.play', 'vhost.play.gop_cache', 'vhost.play.gop_cache_max_frames', 'vhost.play.queue_length',
-  'vhost.play.mw_latency', 'vhost.play.mw_msgs',
-  'vhost.gop_cache', 'vhost.gop_cache_max_frames', 'vhost.queue_length', 'vhost.mw_latency',
+  'vhost.play.mw_latency', 'vhost.play.mw_msgs', 'vhost.play.time_jitter',
+  'vhost.gop_cache', 'vhost.gop_cache_max_frames', 'vhost.queue_length', 'vhost.mw_latency', 'vhost.time_jitter',
   'vhost.publish', 'vhost.publish.firstpkt_timeout', 'vhost.publish.normal_timeout',
   'vhost.publish_1stpkt_timeout', 'vhost.publish_normal_timeout',
   'vhost.security', 'vhost.security.enabled', 'vhost.security.allow', 'vhost.security.deny',
@@ -174,7 +174,6 @@ export const VHOST_IMPLEMENTED: readonly string[] = [
 /** Validated and typed, not yet acted on: still warned as unsupported. */
 export const VHOST_PARSED_ONLY: readonly string[] = [
   'vhost.min_latency', 'vhost.tcp_nodelay', 'vhost.in_ack_size', 'vhost.out_ack_size',
-  'vhost.play.time_jitter', 'vhost.time_jitter',
   'vhost.cluster.token_traverse', 'vhost.cluster.debug_srs_upnode',
   'vhost.cluster.protocol', 'vhost.cluster.follow_client', 'vhost.cluster.origin_cluster', 'vhost.cluster.coworkers',
   'vhost.token_traverse', 'vhost.debug_srs_upnode',
