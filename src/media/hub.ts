@@ -397,9 +397,7 @@ export class StreamHub {
       },
       hold: (c) => {
         this.held.add(c);
-        if (this.sweepArmed) return;
-        this.sweepArmed = true;
-        this.setTimer(() => this.sweep(), MW_SWEEP_MS);
+        this.armSweep();
       },
       sent: (_c, bytes) => {
         this.bytesOut += bytes;
@@ -427,19 +425,19 @@ export class StreamHub {
   private sweep(): void {
     this.sweepArmed = false;
     for (const c of this.held) {
-      if (c.closed || c.queued === 0 || c.scheduled) {
-        this.held.delete(c);
-        c.held = false;
-      } else if (c.due()) {
-        this.held.delete(c);
-        c.held = false;
-        c.flush();
-      }
+      const nothingHeld = c.closed || c.queued === 0 || c.scheduled;
+      if (!nothingHeld && !c.due()) continue;
+      this.held.delete(c);
+      c.held = false;
+      if (!nothingHeld) c.flush();
     }
-    if (this.held.size > 0) {
-      this.sweepArmed = true;
-      this.setTimer(() => this.sweep(), MW_SWEEP_MS);
-    }
+    if (this.held.size > 0) this.armSweep();
+  }
+
+  private armSweep(): void {
+    if (this.sweepArmed) return;
+    this.sweepArmed = true;
+    this.setTimer(() => this.sweep(), MW_SWEEP_MS);
   }
 
   private flushDirty(): void {

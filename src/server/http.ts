@@ -207,11 +207,14 @@ export async function buildHttpApp(ctx: ApiContext, roles: HttpRoles): Promise<H
 
   if (roles.api) {
     registerCors(app, ctx);
-    registerApi(app, ctx, roles.exporter === true);
+    registerApi(app, ctx);
     registerConsole(app, ctx);
   }
-  if (roles.exporter && !roles.api) {
-    app.get('/metrics', { config: { srsAccess: 'open' } satisfies RouteConfig }, metricsHandler(ctx));
+  if (roles.api || roles.exporter) {
+    // On the API's port /metrics is the API's (auth when enabled). Wherever SRS's exporter role
+    // serves it (its own port, or one the operator shares with the API) it is open, as promised.
+    const access: Access = roles.exporter ? 'open' : 'api';
+    app.get('/metrics', { config: { srsAccess: access } satisfies RouteConfig }, metricsHandler(ctx));
   }
   if (roles.files !== null) {
     const root = path.resolve(ctx.cwd, roles.files);
@@ -317,8 +320,7 @@ function readCpuPercent(): { user: number; system: number } {
   return { user: u.user / 1000, system: u.system / 1000 };
 }
 
-/** @param exporter the exporter shares this port: /metrics is open here, as on its own port */
-function registerApi(app: FastifyInstance, ctx: ApiContext, exporter: boolean): void {
+function registerApi(app: FastifyInstance, ctx: ApiContext): void {
   const api = { config: { srsAccess: 'api' } satisfies RouteConfig };
   const open = { config: { srsAccess: 'open' } satisfies RouteConfig };
   const routes = ['/api/v1/versions', '/api/v1/summaries', '/api/v1/streams', '/api/v1/clients', '/api/v1/raw', '/healthz', '/readyz', '/metrics'];
@@ -447,7 +449,4 @@ function registerApi(app: FastifyInstance, ctx: ApiContext, exporter: boolean): 
   app.get('/api/v1/ready', api, async (_req, reply) =>
     ctx.isReady() ? { status: 'ready' } : reply.code(503).send({ status: 'quitting' }),
   );
-  // On the API's port /metrics is the API's (auth when enabled), unless the operator put SRS's
-  // open scrape port (the exporter) on this port too: then it is open, as the exporter promises.
-  app.get('/metrics', exporter ? open : api, metricsHandler(ctx));
 }

@@ -16,7 +16,7 @@ const { loadConfig } = require('../../dist/config/load.js');
 const { SRS_VOCABULARY } = require('../../dist/config/vocabulary.js');
 
 const dir = h.tmpdir('srs-chaos-config-');
-test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
 
 // files an include may name: a regular file, a fifo, a device, a directory, a missing file, itself
 const fifo = path.join(dir, 'fifo');

@@ -11,7 +11,7 @@ const { report, rssMB } = require('./support');
 
 async function server(t, { maxConnections = 20000, extra = '' } = {}) {
   const dir = h.tmpdir('srs-chaos-conns-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api, files] = await h.freePorts(3);
   const file = h.writeConfig(dir, { rtmp, api, http: files, maxConnections, extra: `srs_log_level warn; ${extra}` });
   const srs = h.startSrs(['-c', file], { cwd: dir });

@@ -36,7 +36,7 @@ const PHASES = {
 for (const [phase, reach] of Object.entries(PHASES)) {
   test(`kill -9 while ${phase}, then a clean start`, async (t) => {
     const dir = h.tmpdir(`srs-chaos-kill9-${phase}-`);
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
     const [rtmp, api] = await h.freePorts(2);
     const file = h.writeConfig(dir, { rtmp, api, extra: 'grace_start_wait 5000; grace_final_wait 100;' });
     const pidFile = path.join(dir, 'srs.pid');

@@ -30,7 +30,7 @@ test('a full disk under the log: lines are counted as dropped, memory stays boun
   const dir = h.tmpdir('srs-chaos-disk-');
   const logDir = path.join(dir, 'logs');
   fs.mkdirSync(logDir);
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, tank: 'file', maxConnections: 5000 });
   fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/srs_log_file [^;]+;/, `srs_log_file ${path.join(logDir, 'srs.log')};`));
@@ -81,7 +81,7 @@ test('a full disk under the log: lines are counted as dropped, memory stays boun
 
 test('fd exhaustion (nofile 64, 500 clients): warned at start, counted and logged, the server recovers', async (t) => {
   const dir = h.tmpdir('srs-chaos-fds-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, maxConnections: 1000 });
   const srs = h.startSrs(['-c', file], { cwd: dir, command: 'prlimit', prefix: ['--nofile=64:64', '--'] });

@@ -28,7 +28,7 @@ const SECRET = 'srs-chaos-secret-3f1c9a';
 
 test('path traversal in 60 spellings never leaks a file outside the served dir', async (t) => {
   const dir = h.tmpdir('srs-chaos-trav-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const html = path.join(dir, 'html');
   fs.mkdirSync(path.join(html, 'sub'), { recursive: true });
   fs.writeFileSync(path.join(html, 'index.html'), 'ok');
@@ -57,7 +57,7 @@ test('path traversal in 60 spellings never leaks a file outside the served dir',
 
 test('auth: generated spellings of every protected route are 401 without credentials, and none reloads', async (t) => {
   const dir = h.tmpdir('srs-chaos-auth-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, apiExtra: 'auth { enabled on; username admin; password secret; } raw_api { enabled on; allow_reload on; }' });
   const srs = h.startSrs(['-c', file], { cwd: dir });

@@ -17,7 +17,7 @@ async function envFor(dir) {
 
 test('srs -e: foreground, logs on the terminal, no objs/srs.log; a typo warned once', async (t) => {
   const dir = h.tmpdir('srs-env-only-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const { api, env } = await envFor(dir);
   const srs = h.startSrs(['-e'], { cwd: dir, env: { ...env, SRS_HTTP_API_LISTN: '1999' } });
   t.after(() => srs.kill());
@@ -36,7 +36,7 @@ test('srs -e: foreground, logs on the terminal, no objs/srs.log; a typo warned o
 
 test('srs -e with SRS_SRS_LOG_TANK=file: the log goes to the file, the process stays in the foreground', async (t) => {
   const dir = h.tmpdir('srs-env-only-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const { api, env } = await envFor(dir);
   const log = path.join(dir, 'srs.log');
   const srs = h.startSrs(['-e'], { cwd: dir, env: { ...env, SRS_SRS_LOG_TANK: 'file', SRS_SRS_LOG_FILE: log } });

@@ -18,7 +18,7 @@ const { SRS_VOCABULARY } = require('../../dist/config/vocabulary.js');
 
 function workdir(t) {
   const dir = tmpdir('srs-limits-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   return dir;
 }
 

@@ -20,7 +20,7 @@ function parseWrk(text) {
 
 test('wrk -t2 -c32 through SIGQUIT: 0 connect and 0 read errors at the listener close', { skip: !s.exists('wrk') && 'wrk is not installed' }, async (t) => {
   const dir = h.tmpdir('srs-acceptq-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const conf = h.writeConfig(dir, { rtmp, api, extra: 'grace_start_wait 1000; grace_final_wait 0; grace_max_wait 10000;' });
   const srs = h.startSrs(['-c', conf], { cwd: dir });
@@ -86,7 +86,7 @@ function rtmpStorm(port, loops) {
 
 test('RTMP connects through SIGQUIT: none is reset at the listener close (handshaken, closed cleanly, or refused once the port is closed)', async (t) => {
   const dir = h.tmpdir('srs-acceptq-rtmp-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const conf = h.writeConfig(dir, { rtmp, api, extra: 'grace_start_wait 500; grace_final_wait 0; grace_max_wait 10000;' });
   const srs = h.startSrs(['-c', conf], { cwd: dir });

@@ -85,7 +85,7 @@ test('locatePidFile: the config, else a lenient read (includes, work_dir, SRS_PI
 
 async function startServer(t, extra = '') {
   const dir = h.tmpdir('srs-control-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, extra });
   const srs = h.startSrs(['-c', file], { cwd: dir });
@@ -272,7 +272,7 @@ test('pid file directory and temp dir read-only after the start: -s reload says 
 
 test('an upgrade, then the old process killed: the new process removes the .oldbin left behind', async (t) => {
   const dir = h.tmpdir('srs-oldbin-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, daemon: true, tank: 'file', extra: 'disable_daemon_for_docker off;\ngrace_final_wait 60000;\ngrace_start_wait 0;' });
   const start = await h.runSrsAsync(['-c', file], { cwd: dir });

@@ -58,7 +58,7 @@ class ManualClock {
 
 function setup(t) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srs-watcher-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const file = path.join(dir, 'srs.conf');
   fs.writeFileSync(file, 'listen 1935;\n');
   const clock = new ManualClock();

@@ -26,7 +26,7 @@ const AVC_LEVEL = (n) => (n % 10 === 0 ? String(n / 10) : `${Math.floor(n / 10)}
 for (const [profile, name, ffprofile] of [['main', 'Main', 'Main'], ['high', 'High', 'High'], ['baseline', 'Baseline', 'Constrained Baseline']]) {
   test(`x264 ${profile} 320x180 (cropped) + AAC: SPS and AudioSpecificConfig as ffprobe reads them`, (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srs-codec-'));
-    t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+    t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
     const file = generate(dir, 'a.flv', ['-c:v', 'libx264', '-profile:v', profile, '-g', '25', '-sc_threshold', '0', '-c:a', 'aac', '-ac', '2']);
     const streams = probe(file);
     const v = streams.find((s) => s.codec_type === 'video');

@@ -90,7 +90,7 @@ test('an HTTP-FLV player: 200 video/x-flv chunked with CORS, FLV header, metadat
 
 test('ffprobe plays a real x264 + AAC stream over HTTP-FLV as a late player', async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'srs-flv-'));
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const file = path.join(dir, 'in.flv');
   execFileSync('ffmpeg', ['-v', 'error', '-y', '-f', 'lavfi', '-i', 'testsrc2=size=320x240:rate=25', '-f', 'lavfi', '-i', 'sine=sample_rate=44100', '-t', '2', '-c:v', 'libx264', '-g', '25', '-sc_threshold', '0', '-c:a', 'aac', '-f', 'flv', file]);
   const hub = new StreamHub();

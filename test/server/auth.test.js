@@ -178,7 +178,7 @@ test('a malformed URL on the API port is 401 without credentials, 400 in the one
 test('SRS\'s exporter port serves /metrics open to scrapers, with its label and tag, and nothing else; a reload turns it on and off', async (t) => {
   const fs = require('node:fs');
   const dir = h.tmpdir();
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api, exporter] = await h.freePorts(3);
   const auth = 'auth { enabled on; username admin; password secret; } raw_api { enabled on; allow_reload on; }';
   const withExporter = `exporter { enabled on; listen ${exporter}; label cn-beijing; tag cn-edge; }`;
@@ -208,7 +208,7 @@ test('SRS\'s exporter port serves /metrics open to scrapers, with its label and 
 test('the exporter on the API\'s own port: /metrics is open there, the API keeps its auth, and the port keeps the API\'s own slots', async (t) => {
   const fs = require('node:fs');
   const dir = h.tmpdir();
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, apiExtra: 'auth { enabled on; username admin; password secret; }', extra: `exporter { enabled on; listen ${api}; }`, maxConnections: 1 });
   const srs = h.startSrs(['-c', file], { cwd: dir });

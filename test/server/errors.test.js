@@ -10,7 +10,7 @@ const CREDS = { authorization: `Basic ${Buffer.from('admin:secret').toString('ba
 
 async function start(t, apiExtra = '') {
   const dir = h.tmpdir();
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api, files] = await h.freePorts(3);
   const file = h.writeConfig(dir, { rtmp, api, http: files, apiExtra });
   const srs = h.startSrs(['-c', file], { cwd: dir });

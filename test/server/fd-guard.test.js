@@ -94,7 +94,7 @@ function counter(text, name, labels) {
 
 async function serve(t, { prefix }) {
   const dir = h.tmpdir('srs-fd-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, maxConnections: 1000, extra: 'auto_reload_for_docker off;' });
   const srs = prefix ? h.startSrs(['-c', file], { cwd: dir, command: 'prlimit', prefix }) : h.startSrs(['-c', file], { cwd: dir });

@@ -9,7 +9,7 @@ const h = require('../helpers/harness');
 
 test('with max_connections 50 held by RTMP sessions, /healthz, /readyz and the API still answer; media is refused', async (t) => {
   const dir = h.tmpdir();
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, maxConnections: 50 });
   const srs = h.startSrs(['-c', file], { cwd: dir });
@@ -45,7 +45,7 @@ test('with max_connections 50 held by RTMP sessions, /healthz, /readyz and the A
 
 test('the API has its own cap: 32 held API connections, the 33rd is refused, media still admitted', async (t) => {
   const dir = h.tmpdir();
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api, maxConnections: 5 });
   const srs = h.startSrs(['-c', file], { cwd: dir });

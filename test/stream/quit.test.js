@@ -23,7 +23,7 @@ let source;
 test.before(async () => {
   source = await m.makeSource(dir);
 });
-test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
 
 async function startServer(t, name, grace) {
   const [rtmp, api, http] = await h.freePorts(3);

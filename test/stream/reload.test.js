@@ -77,7 +77,7 @@ function count(text, re) {
 
 test('SIGHUP, SIGUSR1 and a ConfigMap ..data swap with 20 players: no timestamp gap above two frames, a removed port keeps its players, a new chunk_size applies to new sessions', async (t) => {
   const dir = h.tmpdir('srs-stream-reload-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   // no loop: the stream's own timestamps run without a wrap for the whole test
   const source = await m.makeSource(dir, 40);
   const [a, b, api, http] = await h.freePorts(4);

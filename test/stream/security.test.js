@@ -9,7 +9,7 @@ const { rtmpPlayer, rtmpPublisher } = require('../helpers/rtmp-load');
 
 test('security (SRS checks deny rules first): allow publish 127.0.0.1; deny play 127.0.0.3, allow play all', async (t) => {
   const dir = h.tmpdir('srs-security-');
-  t.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+  t.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
   const [rtmp, api] = await h.freePorts(2);
   const file = h.writeConfig(dir, { rtmp, api });
   fs.writeFileSync(

@@ -13,7 +13,7 @@ const { rtmpPlayer } = require('../helpers/rtmp-load');
 
 const dir = h.tmpdir('srs-upgrade-relay-');
 
-test.after(() => fs.rmSync(dir, { recursive: true, force: true }));
+test.after(() => fs.rmSync(dir, { recursive: true, force: true, maxRetries: 5 })); // srs may still write there until its own after-hook kills it
 
 test('SIGUSR2 with a live stream: new players on the new process receive it from the old one; the publisher restarts on the new process, every player ends up there, the old process exits', async (t) => {
   const source = await m.makeSource(dir);
